@@ -1,0 +1,35 @@
+"""Fail CI when a PostgreSQL test was skipped or none ran (reads pytest's JUnit XML)."""
+
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+
+
+def _mentions_postgres(*texts: str | None) -> bool:
+    return any(text and "postgres" in text.lower() for text in texts)
+
+
+def main(path: str) -> int:
+    """Print what ran against PostgreSQL; return 1 if a PostgreSQL test was skipped or none ran."""
+    root = ET.parse(path).getroot()
+    ran, skipped = 0, []
+    for case in root.iter("testcase"):
+        test_id = f"{case.get('classname')}::{case.get('name')}"
+        skip = case.find("skipped")
+        if skip is not None:
+            if _mentions_postgres(test_id, skip.get("message"), skip.text):
+                skipped.append(f"{test_id}: {skip.get('message')}")
+        elif _mentions_postgres(test_id):
+            ran += 1
+    print(f"PostgreSQL tests run: {ran}, skipped: {len(skipped)}")
+    for line in skipped:
+        print(f"  skipped: {line}")
+    if skipped or ran == 0:
+        print("FAIL: PostgreSQL tests are required in CI (LRHUB_REQUIRE_POSTGRES=1)")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,1 @@
+"""lrhub's benchmarks: `python -m bench [--quick]` prints one table (see docs/benchmarks.md)."""

@@ -1,0 +1,132 @@
+"""Engine cost: microseconds per value for every schedule type at step 10 and at step 10^9.
+
+Run `python bench/engine.py [--quick]`, or `python -m bench` (which calls `main(quick)`).
+The ratio (step 10^9 / step 10) should be about 1: every value is a closed form.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
+
+from lrhub_service.engine import MetricState, Report, Segment, build_schedule, parse_spec
+
+BIG = 10**9
+COS = {"type": "CosineAnnealingLR", "T_max": 10_000}
+SPECS: dict[str, dict[str, Any]] = {
+    "LambdaLR": {"type": "LambdaLR", "lr_lambda": "0.95 ** (step // 100)"},
+    "MultiplicativeLR (constant)": {"type": "MultiplicativeLR", "lr_lambda": "0.9999"},
+    "MultiplicativeLR (step-dependent)": {
+        "type": "MultiplicativeLR",
+        "lr_lambda": "1 - 1e-7 * (step % 3)",
+    },
+    "StepLR": {"type": "StepLR", "step_size": 30},
+    "MultiStepLR": {"type": "MultiStepLR", "milestones": [30, 60, 90, 1000, 10**8]},
+    "ConstantLR": {"type": "ConstantLR"},
+    "LinearLR": {"type": "LinearLR", "total_iters": 100},
+    "ExponentialLR": {"type": "ExponentialLR", "gamma": 0.999},
+    "PolynomialLR": {"type": "PolynomialLR", "total_iters": 10_000, "power": 2.0},
+    "CosineAnnealingLR": COS,
+    "CosineAnnealingWarmRestarts": {"type": "CosineAnnealingWarmRestarts", "T_0": 10, "T_mult": 2},
+    "CyclicLR": {"type": "CyclicLR", "max_lr": 1.0, "step_size_up": 2000, "mode": "triangular2"},
+    "OneCycleLR": {"type": "OneCycleLR", "max_lr": 0.4, "total_steps": 90_000},
+    "ReduceLROnPlateau": {"type": "ReduceLROnPlateau", "patience": 0},
+    "SequentialLR": {
+        "type": "SequentialLR",
+        "schedulers": [{"type": "LinearLR", "start_factor": 0.01, "total_iters": 500}, COS],
+        "milestones": [500],
+    },
+    "ChainedScheduler": {
+        "type": "ChainedScheduler",
+        "schedulers": [{"type": "ExponentialLR", "gamma": 0.9999}, COS],
+    },
+}
+
+
+def _state(sched: Any) -> MetricState:
+    """A state with a few decisions, so that metric-driven lookups do real work."""
+    state = sched.initial_state()
+    for s in range(1, 41):
+        state = sched.fold(state, Report(s, {"loss": 1.0 + (s % 7 == 0)}))
+    return state
+
+
+def per_value_us(sched: Any, step: int, state: MetricState, repeat: int, rounds: int) -> float:
+    """Median over rounds of the mean cost of one ``values(step)`` call, in microseconds."""
+    samples = []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        for _ in range(repeat):
+            sched.values(step, state)
+        samples.append((time.perf_counter() - began) / repeat * 1e6)
+    return statistics.median(samples)
+
+
+def window_us(quick: bool) -> float:
+    """Microseconds per value of a 4096-step window of 10 groups (OneCycleLR with momentum)."""
+    spec = parse_spec({"type": "OneCycleLR", "max_lr": [0.1] * 10, "total_steps": 10**6})
+    sched = build_schedule([Segment(0, spec)], [0.1] * 10, [0.9] * 10)
+    state = sched.initial_state()
+    samples = []
+    for _ in range(3 if quick else 7):
+        began = time.perf_counter()
+        sched.window(10**5, 4096, state)
+        samples.append((time.perf_counter() - began) / (4096 * 10) * 1e6)
+    return statistics.median(samples)
+
+
+def main(quick: bool = False) -> list[dict[str, Any]]:
+    """One row per type: cost at step 10 (peer) and at step 10^9 (ours), ratio ~ 1."""
+    repeat, rounds = (300, 5) if quick else (2000, 9)
+    rows = []
+    for name, data in SPECS.items():
+        sched = build_schedule([Segment(0, parse_spec(data))], [0.1], [0.9])
+        state = _state(sched)
+        sched.values(BIG, state)  # fill caches (the step-dependent product) before timing
+        small = per_value_us(sched, 10, state, repeat, rounds)
+        big = per_value_us(sched, BIG, state, repeat, rounds)
+        ratio = big / small
+        rows.append(
+            {
+                "section": "engine",
+                "metric": f"{name}: µs per value at step 1e9 vs step 10",
+                "ours": big,
+                "peer": small,
+                "ratio": ratio,
+                "unit": "µs",
+                "goal": "ratio <= 1.5",
+                "ok": ratio <= 1.5,
+                "note": f"median of {rounds} rounds of {repeat} calls",
+            }
+        )
+    per = window_us(quick)
+    rows.append(
+        {
+            "section": "engine",
+            "metric": "window 4096 steps x 10 groups (lr + momentum): µs per value",
+            "ours": per,
+            "peer": None,
+            "ratio": None,
+            "unit": "µs",
+            "goal": "<= 2",
+            "ok": per <= 2,
+            "note": "OneCycleLR, median of rounds",
+        }
+    )
+    return rows
+
+
+if __name__ == "__main__":
+    results = main("--quick" in sys.argv)
+    print(f"{'type':<36} {'step 10 µs':>11} {'step 1e9 µs':>12} {'ratio':>6}")
+    for r in results:
+        name = r["metric"].split(":")[0]
+        peer = f"{r['peer']:.2f}" if r["peer"] is not None else "-"
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
+        print(f"{name:<36} {peer:>11} {r['ours']:>12.2f} {ratio:>6}")

@@ -1,0 +1,74 @@
+"""lrhub: one resumable learning-rate schedule for every worker of a training job.
+
+``import lrhub`` needs only httpx; torch is imported when a run is attached.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lrhub.client import Client
+from lrhub.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    LrhubError,
+    NotFoundError,
+    OutageWarning,
+    PermissionDeniedError,
+    PreconditionFailedError,
+    RateLimitError,
+    RequestTooLargeError,
+    ResumeWarning,
+)
+from lrhub.identity import WorkerIdentity, detect_identity
+from lrhub.optim import MomentumNotSupportedError
+from lrhub.run import Run
+from lrhub.types import Event, ReportResult, Revision, RunInfo, Value, Window
+
+if TYPE_CHECKING:
+    from lrhub.scheduler import LrhubScheduler
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "ConflictError",
+    "Event",
+    "InternalServerError",
+    "LrhubError",
+    "LrhubScheduler",
+    "MomentumNotSupportedError",
+    "NotFoundError",
+    "OutageWarning",
+    "PermissionDeniedError",
+    "PreconditionFailedError",
+    "RateLimitError",
+    "ReportResult",
+    "RequestTooLargeError",
+    "ResumeWarning",
+    "Revision",
+    "Run",
+    "RunInfo",
+    "Value",
+    "Window",
+    "WorkerIdentity",
+    "detect_identity",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LrhubScheduler":  # imports torch, so only on demand
+        from lrhub.scheduler import LrhubScheduler
+
+        return LrhubScheduler
+    raise AttributeError(f"module 'lrhub' has no attribute {name!r}")

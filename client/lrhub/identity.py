@@ -1,0 +1,50 @@
+"""Who this worker is: rank, world size, local rank, host and pid."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class WorkerIdentity:
+    """Identity sent with every write so the server can tell workers apart."""
+
+    rank: int
+    world_size: int
+    local_rank: int
+    host: str
+    pid: int
+
+    def to_json(self) -> dict[str, int | str]:
+        return asdict(self)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name} must be an integer, got {raw!r}") from exc
+
+
+def detect_identity() -> WorkerIdentity:
+    """Rank and world size from torch.distributed when it is initialised, else from the
+    ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` variables that torchrun sets (else 0/1/0)."""
+    rank = _env_int("RANK", 0)
+    world_size = _env_int("WORLD_SIZE", 1)
+    dist = sys.modules.get("torch.distributed")  # never import torch ourselves
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        rank = dist.get_rank()
+        world_size = dist.get_world_size()
+    return WorkerIdentity(
+        rank=rank,
+        world_size=world_size,
+        local_rank=_env_int("LOCAL_RANK", 0),
+        host=socket.gethostname(),
+        pid=os.getpid(),
+    )

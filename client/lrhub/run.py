@@ -1,0 +1,185 @@
+"""`Run`: one training run on the server, and the calls that read and drive it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from lrhub.identity import WorkerIdentity, detect_identity
+from lrhub.types import Event, ReportResult, Revision, RunInfo, Value, Window
+
+if TYPE_CHECKING:
+    from lrhub.client import Client
+    from lrhub.scheduler import LrhubScheduler
+
+
+def metrics_dict(metrics: float | Mapping[str, float], name: str = "loss") -> dict[str, float]:
+    """``{"loss": 0.5}`` from a number or a mapping of metric names to numbers."""
+    items = dict(metrics) if isinstance(metrics, Mapping) else {name: metrics}
+    if not items:
+        raise ValueError("metrics must name at least one metric")
+    out: dict[str, float] = {}
+    for key, value in items.items():
+        try:
+            out[str(key)] = float(value)  # tensors and numpy scalars convert too
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"metric {key!r} must be a number, got {value!r}") from exc
+    return out
+
+
+class Run:
+    """A run stored on the server. ``run.info`` holds its last fetched record."""
+
+    def __init__(self, client: Client, info: RunInfo) -> None:
+        self.client = client
+        self.info = info
+
+    def __repr__(self) -> str:
+        i = self.info
+        return f"Run(id={i.id}, name={i.name!r}, revision={i.revision}, status={i.status!r})"
+
+    @property
+    def id(self) -> int:
+        return self.info.id
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    def _path(self, suffix: str = "") -> str:
+        return f"/v1/runs/{self.info.id}{suffix}"
+
+    def _worker(self, worker: WorkerIdentity | None) -> dict[str, Any]:
+        return (worker or detect_identity()).to_json()
+
+    def refresh(self) -> Run:
+        """Reload the run's record from the server (returns ``self``)."""
+        self.info = RunInfo.from_json(self.client.request("GET", self._path()))
+        return self
+
+    def lr_at(self, step: int) -> Value:
+        """The values at ``step`` (a read: it promises nothing to anyone)."""
+        return Value.from_json(self.client.request("GET", self._path("/lr"), params={"step": step}))
+
+    def window(self, start: int, count: int, **request: Any) -> Window:
+        """Values for ``count`` steps from ``start``; the server may answer fewer (it stops
+        before the next report point of a metric-driven run). These values are promised:
+        they never change afterwards, except by an explicit resume."""
+        params = {"start": start, "count": count}
+        return Window.from_json(
+            self.client.request("GET", self._path("/window"), params=params, **request)
+        )
+
+    def advance(self, count: int = 1, *, worker: WorkerIdentity | None = None) -> Value | Window:
+        """Take the next step(s) of the run's shared counter (for asynchronous workers):
+        a ``Value`` for one step, a ``Window`` for a block of ``count`` steps."""
+        body = {"count": count, "worker": self._worker(worker)}
+        data = self.client.request("POST", self._path("/advance"), json=body)
+        return Value.from_json(data) if count == 1 else Window.from_json(data)
+
+    def report(
+        self,
+        step: int,
+        metrics: float | Mapping[str, float],
+        *,
+        metric_name: str = "loss",
+        worker: WorkerIdentity | None = None,
+        **request: Any,
+    ) -> ReportResult:
+        """Report metrics at ``step`` (the step the scheduler moves to with them). Every
+        rank may report the same step: they share one decision."""
+        body = {"step": step, "metrics": metrics_dict(metrics, metric_name)}
+        body["worker"] = self._worker(worker)
+        data = self.client.request("POST", self._path("/reports"), json=body, **request)
+        return ReportResult.from_json(data)
+
+    def report_progress(
+        self, step: int, *, worker: WorkerIdentity | None = None, **request: Any
+    ) -> int:
+        """Record that this worker reached ``step``; returns the run's progress."""
+        body = {"step": step, "worker": self._worker(worker)}
+        data = self.client.request("POST", self._path("/progress"), json=body, **request)
+        return int(data["step"])
+
+    def resume(self, step: int, *, worker: WorkerIdentity | None = None) -> Run:
+        """Make ``step`` the run's progress (e.g. from a checkpoint): metric-driven state
+        is rewound to the reports made up to ``step``."""
+        body = {"step": step, "worker": self._worker(worker)}
+        self.info = RunInfo.from_json(self.client.request("POST", self._path("/resume"), json=body))
+        return self
+
+    def revise(
+        self,
+        schedule: dict[str, Any],
+        *,
+        from_step: int | None = None,
+        continuous: bool = True,
+        clock: str = "global",
+        expected_revision: int | None = None,
+    ) -> Revision:
+        """Replace the schedule from ``from_step`` on (default: the first step nobody holds
+        yet). ``continuous`` scales the new schedule so the LR does not jump; ``clock`` is
+        "global" (the new spec sees global steps) or "restart" (its clock starts at 0).
+        Fails with ``PreconditionFailedError`` when the run was revised since it was read
+        (pass ``expected_revision`` to choose the revision you expect)."""
+        expected = self.info.revision if expected_revision is None else expected_revision
+        body = {
+            "schedule": schedule,
+            "from_step": from_step,
+            "continue": continuous,
+            "clock": clock,
+        }
+        data = self.client.request(
+            "POST", self._path("/revisions"), json=body, headers={"If-Match": f'"{expected}"'}
+        )
+        if isinstance(data.get("run"), dict):
+            self.info = RunInfo.from_json(data["run"])
+        return Revision(
+            revision=int(data["revision"]),
+            effective_step=int(data["effective_step"]),
+            schedule=schedule,
+        )
+
+    def revisions(self) -> list[Revision]:
+        """Every revision of the schedule, oldest first."""
+        data = self.client.request("GET", self._path("/revisions"))
+        return [Revision.from_json(item) for item in data["items"]]
+
+    def events(self, *, after: int | None = None, limit: int | None = None) -> list[Event]:
+        """The run's history (created, attached, revised, resumed, plateau...)."""
+        params: dict[str, Any] = {}
+        if after is not None:
+            params["after"] = after
+        if limit is not None:
+            params["limit"] = limit
+        data = self.client.request("GET", self._path("/events"), params=params)
+        return [Event.from_json(item) for item in data["items"]]
+
+    def reports(self, metric: str | None = None) -> list[dict[str, Any]]:
+        """The metric reports stored for the run."""
+        params = {"metric": metric} if metric else None
+        return list(self.client.request("GET", self._path("/reports"), params=params)["items"])
+
+    def register_worker(
+        self,
+        base_lrs: list[float],
+        base_momentums: list[float] | None,
+        worker: WorkerIdentity | None = None,
+    ) -> tuple[int, Value]:
+        """The attach call: stores base values on first use; returns the step to start
+        at (the run's recorded progress) and the values there."""
+        body = {
+            "base_lrs": base_lrs,
+            "base_momentums": base_momentums,
+            "worker": self._worker(worker),
+        }
+        data = self.client.request("POST", self._path("/attach"), json=body)
+        self.info = RunInfo.from_json(data["run"])
+        return int(data["start_step"]), Value.from_json(data["values"])
+
+    def attach(self, optimizer: Any, **options: Any) -> LrhubScheduler:
+        """A ``torch.optim.lr_scheduler.LRScheduler`` that drives ``optimizer`` with this
+        run's values (see ``lrhub.scheduler.LrhubScheduler`` for the options)."""
+        from lrhub.scheduler import LrhubScheduler  # imports torch, on demand only
+
+        return LrhubScheduler(self, optimizer, **options)

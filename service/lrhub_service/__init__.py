@@ -1,0 +1,1 @@
+"""lrhub server: schedule engine, REST API and storage."""

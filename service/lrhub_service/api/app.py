@@ -1,0 +1,81 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import metadata
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from lrhub_service import migrate
+from lrhub_service.api import problems
+from lrhub_service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from lrhub_service.api.responses import OrjsonResponse
+from lrhub_service.api.routes import lr_finder, ops, preview, runs, values
+from lrhub_service.db.engine import Database
+from lrhub_service.hub import Hub
+from lrhub_service.observability import Metrics
+from lrhub_service.settings import Settings
+from lrhub_service.tokens import TokenStore
+
+log = logging.getLogger("lrhub.app")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("lrhub")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the database is opened (and SQLite migrated) by the lifespan."""
+    settings = settings if settings is not None else Settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(
+            settings.database_url,
+            pool_size=settings.pool_size,
+            max_overflow=settings.pool_max_overflow,
+            pool_timeout=settings.pool_timeout,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        )
+        if db.is_sqlite and settings.auto_migrate:
+            await asyncio.to_thread(migrate.upgrade_locked, settings.database_url)
+        app.state.hub = Hub(settings, db)
+        app.state.tokens = TokenStore(settings, db)
+        app.state.migration_head = migrate.head_revision()
+        log.info("lrhub ready", extra={"database": db.backend})
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    app = FastAPI(
+        title="lrhub",
+        version=_version(),
+        summary="One resumable learning-rate schedule for every worker of a training job.",
+        lifespan=lifespan,
+        default_response_class=OrjsonResponse,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    problems.install(app)
+    for router in (
+        runs.write,
+        runs.read,
+        values.read,
+        values.write,
+        preview.router,
+        lr_finder.router,
+        ops.router,
+    ):
+        app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,156 @@
+"""One error format for every 4xx/5xx: RFC 9457 problem+json with field-level ``errors``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from lrhub_service.engine import SpecError
+from lrhub_service.engine.expr import ExpressionError
+from lrhub_service.errors import ServiceError
+
+log = logging.getLogger("lrhub.api")
+
+PROBLEM_BASE = "https://lrhub.dev/problems/"
+TITLES = {
+    400: ("bad-request", "Malformed request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Permission denied"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    412: ("precondition-failed", "Precondition failed"),
+    413: ("too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation", "Invalid request"),
+    500: ("internal", "Internal server error"),
+    503: ("unavailable", "Service unavailable"),
+}
+
+
+def problem(
+    status: int,
+    detail: str,
+    errors: Sequence[dict[str, str]] | None = None,
+    *,
+    kind: str | None = None,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A problem+json response."""
+    default_kind, default_title = TITLES.get(status, ("error", "Error"))
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + (kind or default_kind),
+        "title": title or default_title,
+        "status": status,
+        "detail": detail,
+        "errors": list(errors) if errors is not None else [],
+    }
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def loc_path(loc: Sequence[str | int]) -> str:
+    """``("body", "schedule", "schedulers", 1, "T_max")`` -> ``schedule.schedulers[1].T_max``."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path = f"{path}.{part}" if path else str(part)
+    return path
+
+
+def _message(error: dict[str, Any]) -> str:
+    msg = str(error.get("msg", "invalid"))
+    return msg.removeprefix("Value error, ")
+
+
+async def on_validation_error(_request: Request, exc: RequestValidationError) -> Response:
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        first = next(e for e in errors if e.get("type") == "json_invalid")
+        reason = str(first.get("ctx", {}).get("error", "invalid JSON"))
+        return problem(
+            400,
+            f"the request body is not valid JSON: {reason}",
+            [{"loc": "body", "msg": f"invalid JSON: {reason}"}],
+        )
+    items = []
+    for error in errors:
+        loc = error.get("loc", ())
+        if error.get("type") == "missing" and tuple(loc) == ("body",):
+            items.append({"loc": "body", "msg": "a JSON body is required"})
+            continue
+        items.append({"loc": loc_path(loc), "msg": _message(error)})
+    detail = "; ".join(f"{e['loc']}: {e['msg']}" if e["loc"] else e["msg"] for e in items)
+    return problem(422, detail, items)
+
+
+async def on_service_error(_request: Request, exc: ServiceError) -> Response:
+    return problem(
+        exc.status, exc.message, exc.errors, kind=exc.kind, title=exc.title, headers=exc.headers
+    )
+
+
+async def on_http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+    status = exc.status_code
+    detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(status, ("", "Error"))[1]
+    if status == 404 and detail == "Not Found":
+        detail = "no such route; see /docs for the API"
+    return problem(status, detail, headers=getattr(exc, "headers", None))
+
+
+async def on_spec_error(_request: Request, exc: SpecError) -> Response:
+    """A schedule that cannot give a value (e.g. an expression negative at some step)."""
+    errors = [{"loc": e["loc"] or "schedule", "msg": e["msg"]} for e in exc.errors]
+    return problem(422, f"the schedule cannot be evaluated: {exc.detail}", errors)
+
+
+async def on_expression_error(_request: Request, exc: ExpressionError) -> Response:
+    return problem(422, f"the schedule cannot be evaluated: {exc}", [{"loc": exc.loc, "msg": exc.reason}])
+
+
+async def on_arithmetic(_request: Request, exc: ArithmeticError) -> Response:
+    return problem(
+        422,
+        f"the schedule cannot be evaluated at this step: {type(exc).__name__}: {exc}",
+        [{"loc": "schedule", "msg": str(exc)}],
+    )
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    run_id = request.path_params.get("run_id") if hasattr(request, "path_params") else None
+    log.error(
+        "unhandled error on %s %s",
+        request.method,
+        request.url.path,
+        exc_info=exc,
+        extra={"run_id": run_id},
+    )
+    return problem(500, "the server hit an unexpected error; it has been logged")
+
+
+def install(app: FastAPI) -> None:
+    """Register every handler on ``app``."""
+    app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(ServiceError, on_service_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(SpecError, on_spec_error)  # type: ignore[arg-type]
+    app.add_exception_handler(ExpressionError, on_expression_error)  # type: ignore[arg-type]
+    app.add_exception_handler(ArithmeticError, on_arithmetic)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, on_unexpected)

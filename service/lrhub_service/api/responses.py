@@ -1,0 +1,33 @@
+"""Fast JSON responses (orjson; FastAPI's default encoder is slow for float lists)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import Request
+from starlette.responses import Response
+
+from lrhub_service.hub import Hub
+from lrhub_service.observability import Metrics
+
+
+class OrjsonResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def json_response(body: Any, status: int = 200, *, revision: int | None = None) -> Response:
+    """``body`` as JSON, with ``ETag: "<revision>"`` when a revision is known."""
+    headers = {"ETag": f'"{revision}"'} if revision is not None else None
+    return OrjsonResponse(body, status_code=status, headers=headers)
+
+
+def hub_of(request: Request) -> Hub:
+    return request.app.state.hub  # type: ignore[no-any-return]
+
+
+def metrics_of(request: Request) -> Metrics:
+    return request.app.state.metrics  # type: ignore[no-any-return]

@@ -1,0 +1,54 @@
+"""Operations: liveness, readiness (database + migrations at head), Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy import func, select, text
+from starlette.responses import Response
+
+from lrhub_service.api.problems import problem
+from lrhub_service.api.responses import hub_of, json_response, metrics_of
+from lrhub_service.db.models import Run
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> Response:
+    """The process is alive."""
+    return json_response({"status": "ok"})
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> Response:
+    """Ready when the database answers and its schema is at this version's head."""
+    hub = hub_of(request)
+    head = request.app.state.migration_head
+    try:
+        async with hub.db.autocommit() as conn:
+            current = (
+                await conn.execute(text("SELECT version_num FROM alembic_version"))
+            ).scalar_one_or_none()
+    except Exception as exc:  # noqa: BLE001 - any database failure means "not ready"
+        return problem(503, f"database unreachable or not migrated: {type(exc).__name__}")
+    if current != head:
+        return problem(
+            503, f"database schema is at {current}, this server needs {head}: run lrhub db upgrade"
+        )
+    return json_response({"status": "ready", "schema": current})
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    """Prometheus exposition: request latency, advanced steps, reports, runs by status."""
+    hub = hub_of(request)
+    registry = metrics_of(request)
+    try:
+        async with hub.db.autocommit() as conn:
+            rows = (await conn.execute(select(Run.status, func.count()).group_by(Run.status))).all()
+        registry.runs.clear()
+        for status, count in rows:
+            registry.runs.labels(status).set(count)
+    except Exception:  # noqa: BLE001 - metrics must render even when the database is down
+        pass
+    return Response(registry.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,134 @@
+"""Routes for runs: create/read/list, attach, revisions, resume, events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from starlette.responses import Response
+
+from lrhub_service import events, reports, revisions, runs
+from lrhub_service.api.auth import require_read, require_write
+from lrhub_service.api.responses import hub_of, json_response
+from lrhub_service.api.schemas import Attach, CreateRun, Resume, Revise
+from lrhub_service.errors import Invalid
+
+RunId = Annotated[int, Path(ge=1, le=2**62, description="the run's id")]
+read = APIRouter(prefix="/v1", tags=["runs"], dependencies=[Depends(require_read)])
+write = APIRouter(prefix="/v1", tags=["runs"], dependencies=[Depends(require_write)])
+
+
+@write.post("/runs", status_code=201)
+async def create_run(request: Request, body: CreateRun) -> Response:
+    """Get-or-create a run by name (201 new, 200 existing, 409 different spec)."""
+    run, created = await runs.create_run(
+        hub_of(request),
+        body.name,
+        body.schedule,
+        body.options.model_dump(exclude_none=True),
+        body.restart,
+    )
+    return json_response(run, 201 if created else 200, revision=run["revision"])
+
+
+@read.get("/runs")
+async def list_runs(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """Runs, newest first."""
+    return json_response(await runs.list_runs(hub_of(request), limit=limit, cursor=cursor))
+
+
+@read.get("/runs/by-name/{name}")
+async def get_run_by_name(
+    request: Request, name: Annotated[str, Path(min_length=1, max_length=200)]
+) -> Response:
+    run = await runs.get_run_by_name(hub_of(request), name)
+    return json_response(run, revision=run["revision"])
+
+
+@read.get("/runs/{run_id}")
+async def get_run(request: Request, run_id: RunId) -> Response:
+    run = await runs.get_run(hub_of(request), run_id)
+    return json_response(run, revision=run["revision"])
+
+
+@write.post("/runs/{run_id}/attach")
+async def attach(request: Request, run_id: RunId, body: Attach) -> Response:
+    """Join a run with an optimizer's base values; answers the step to continue from."""
+    result = await runs.attach(
+        hub_of(request),
+        run_id,
+        body.base_lrs,
+        body.base_momentums,
+        body.worker.model_dump(exclude_none=True) if body.worker else None,
+    )
+    return json_response(result, revision=result["run"]["revision"])
+
+
+def _if_match(value: str | None) -> int | None:
+    if value is None or value.strip() == "*":
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    try:
+        revision = int(text)
+    except ValueError as exc:
+        raise Invalid('If-Match must be a revision ETag such as "3"', loc="If-Match") from exc
+    if revision < 1:
+        raise Invalid("If-Match must name a revision >= 1", loc="If-Match")
+    return revision
+
+
+@write.post("/runs/{run_id}/revisions", status_code=201)
+async def revise(
+    request: Request,
+    run_id: RunId,
+    body: Revise,
+    if_match: Annotated[str | None, Header(max_length=100)] = None,
+) -> Response:
+    """Replace the schedule from a future step (never before the horizon)."""
+    expected = _if_match(if_match)
+    if expected is not None and body.expected_revision not in (None, expected):
+        raise Invalid("If-Match and expected_revision disagree", loc="expected_revision")
+    result = await revisions.revise(
+        hub_of(request),
+        run_id,
+        body.schedule,
+        from_step=body.from_step,
+        continue_value=body.continue_,
+        clock=body.clock,
+        expected_revision=expected if expected is not None else body.expected_revision,
+    )
+    return json_response(result, 201, revision=result["revision"])
+
+
+@read.get("/runs/{run_id}/revisions")
+async def list_revisions(request: Request, run_id: RunId) -> Response:
+    return json_response(await revisions.list_revisions(hub_of(request), run_id))
+
+
+@write.post("/runs/{run_id}/resume")
+async def resume(request: Request, run_id: RunId, body: Resume) -> Response:
+    """Set the run back to a checkpoint's step; later reports stop counting."""
+    run = await reports.resume(
+        hub_of(request),
+        run_id,
+        body.step,
+        body.worker.model_dump(exclude_none=True) if body.worker else None,
+    )
+    return json_response(run, revision=run["revision"])
+
+
+@read.get("/runs/{run_id}/events")
+async def list_events(
+    request: Request,
+    run_id: RunId,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+) -> Response:
+    """The run's audit trail, oldest first."""
+    return json_response(
+        await events.list_events(hub_of(request), run_id, limit=limit, after=after)
+    )

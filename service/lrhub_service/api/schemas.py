@@ -1,0 +1,126 @@
+"""Request bodies: strict pydantic models (unknown fields are refused, names say why)."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+
+MAX_STEP = 2**62
+MAX_GROUPS = 10_000
+
+Step = Annotated[int, Field(ge=0, le=MAX_STEP)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Momentum = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+RunName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/+=-]*$"),
+]
+MetricName = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_./:-]+$")
+]
+NON_FINITE = {"nan": math.nan, "infinity": math.inf, "+infinity": math.inf, "-infinity": -math.inf,
+              "inf": math.inf, "+inf": math.inf, "-inf": -math.inf}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkerIdentity(Strict):
+    """Who is writing: all fields optional."""
+
+    rank: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    world_size: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    local_rank: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    host: Annotated[str, StringConstraints(max_length=200)] | None = None
+    pid: Annotated[int, Field(ge=0, le=2**31)] | None = None
+
+
+class RunOptions(Strict):
+    steps_per_epoch: Annotated[int, Field(ge=1, le=MAX_STEP)] | None = None
+    world_size: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    report_interval: Annotated[int, Field(ge=1, le=MAX_STEP)] | None = None
+
+
+class CreateRun(Strict):
+    name: RunName
+    schedule: dict[str, Any]
+    options: RunOptions = Field(default_factory=RunOptions)
+    restart: bool = False
+
+
+class Attach(Strict):
+    base_lrs: Annotated[list[PositiveFloat], Field(min_length=1, max_length=MAX_GROUPS)]
+    base_momentums: Annotated[list[Momentum], Field(min_length=1, max_length=MAX_GROUPS)] | None = (
+        None
+    )
+    worker: WorkerIdentity | None = None
+
+    @field_validator("base_momentums")
+    @classmethod
+    def _same_length(cls, value: list[float] | None, info: Any) -> list[float] | None:
+        lrs = info.data.get("base_lrs")
+        if value is not None and lrs is not None and len(value) != len(lrs):
+            raise ValueError(f"needs one value per group ({len(lrs)}), got {len(value)}")
+        return value
+
+
+class Advance(Strict):
+    count: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    worker: WorkerIdentity | None = None
+
+
+class Progress(Strict):
+    step: Step
+    worker: WorkerIdentity | None = None
+
+
+def _metric(value: Any) -> float:
+    if value is None:
+        return math.nan
+    if isinstance(value, bool):
+        raise ValueError("must be a number, null, or \"NaN\"/\"Infinity\"/\"-Infinity\"")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str) and value.strip().lower() in NON_FINITE:
+        return NON_FINITE[value.strip().lower()]
+    raise ValueError("must be a number, null, or \"NaN\"/\"Infinity\"/\"-Infinity\"")
+
+
+MetricValue = Annotated[float, Field(allow_inf_nan=True), BeforeValidator(_metric)]
+
+
+class ReportMetrics(Strict):
+    step: Annotated[int, Field(ge=1, le=MAX_STEP)]
+    metrics: Annotated[dict[MetricName, MetricValue], Field(min_length=1, max_length=100)]
+    worker: WorkerIdentity | None = None
+    window: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+
+
+class Resume(Strict):
+    step: Step
+    worker: WorkerIdentity | None = None
+
+
+class Revise(Strict):
+    schedule: dict[str, Any]
+    from_step: Step | None = None
+    continue_: bool = Field(default=True, alias="continue")
+    clock: Literal["global", "restart"] = "global"
+    expected_revision: Annotated[int, Field(ge=1)] | None = None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Preview(Strict):
+    schedule: dict[str, Any]
+    steps: Annotated[int, Field(ge=1)]
+    base_lrs: Annotated[list[PositiveFloat], Field(min_length=1, max_length=MAX_GROUPS)] | None = (
+        None
+    )
+    base_momentums: Annotated[list[Momentum], Field(min_length=1, max_length=MAX_GROUPS)] | None = (
+        None
+    )
+    steps_per_epoch: Annotated[int, Field(ge=1, le=MAX_STEP)] | None = None

@@ -1,0 +1,108 @@
+"""The async database handle: driver mapping, SQLite pragmas and transaction modes.
+
+Three ways to talk to the database, chosen per use-case:
+
+- ``db.autocommit()``: every statement commits on its own (reads, and writes that are one
+  atomic statement such as the shared counter). One round trip per statement on PostgreSQL.
+- ``db.transaction()``: a read-modify-write transaction. PostgreSQL takes row locks with
+  ``SELECT ... FOR UPDATE``; SQLite starts with ``BEGIN IMMEDIATE`` so writers queue on the
+  busy timeout instead of failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from lrhub_service.db.urls import async_url, backend_name, is_memory_sqlite
+
+MODE_OPTION = "lrhub_mode"
+
+
+class Database:
+    """Owns the async engine of one server process."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 5,
+        max_overflow: int = 5,
+        pool_timeout: float = 30.0,
+        busy_timeout_ms: int = 5000,
+    ) -> None:
+        self.url = url
+        self.backend = backend_name(url)
+        if self.backend == "sqlite":
+            if is_memory_sqlite(url):
+                raise ValueError("an in-memory SQLite database cannot be served; use a file")
+            self.engine = create_async_engine(
+                async_url(url),
+                connect_args={"timeout": busy_timeout_ms / 1000},
+            )
+            _install_sqlite_hooks(self.engine, busy_timeout_ms)
+        else:
+            self.engine = create_async_engine(
+                async_url(url),
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_timeout=pool_timeout,
+                pool_recycle=1800,
+            )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.backend == "sqlite"
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A connection where each statement commits by itself."""
+        async with self.engine.connect() as conn:
+            if self.is_sqlite:
+                await conn.execution_options(**{MODE_OPTION: "autocommit"})
+            else:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+            await conn.commit()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A read-modify-write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+        async with self.engine.connect() as conn:
+            if self.is_sqlite:
+                await conn.execution_options(**{MODE_OPTION: "write"})
+            async with conn.begin():
+                yield conn
+
+    def lock_clause(self) -> dict[str, Any]:
+        """Keyword arguments for ``select().with_for_update`` where the backend has row locks."""
+        return {} if self.is_sqlite else {"with_for_update": True}
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _install_sqlite_hooks(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    """WAL, busy timeout, foreign keys, and explicit BEGIN control for SQLite."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(MODE_OPTION)
+        if mode == "autocommit":
+            return
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "write" else "BEGIN")

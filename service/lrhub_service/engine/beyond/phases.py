@@ -1,0 +1,80 @@
+"""Transformer-era shapes: warmup-stable-decay and inverse square root."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from ..curves import Curve
+from ..node import Context, Node
+from ..specs.base import Problem, SpecModel, leaf
+from .ramps import DecayShape, RampShape, decay, ramp
+
+Steps = Annotated[int, Field(ge=0)]
+
+
+class WarmupStableDecay(SpecModel):
+    """Warm up over ``warmup_steps``, hold the base lr for ``stable_steps``, then decay to
+    ``base_lr * min_lr_ratio`` over ``decay_steps`` (``linear``, ``cosine`` or ``sqrt``,
+    i.e. ``1 - sqrt(progress)``) and hold it."""
+
+    type: Literal["WarmupStableDecay"] = "WarmupStableDecay"
+    warmup_steps: Steps = 0
+    stable_steps: Steps
+    decay_steps: Steps
+    warmup_shape: RampShape = "linear"
+    warmup_start_factor: Annotated[float, Field(ge=0, le=1)] = 0.0
+    decay_shape: DecayShape = "cosine"
+    min_lr_ratio: Annotated[float, Field(ge=0, le=1)] = 0.0
+
+    def problems(self) -> Iterator[Problem]:
+        if self.warmup_shape == "exponential" and self.warmup_start_factor <= 0:
+            yield (("warmup_start_factor",), "an exponential warm-up needs a start factor > 0")
+
+    def compile(self, ctx: Context) -> Node:
+        return leaf(ctx, lambda base: _wsd(base, self))
+
+
+def _wsd(base: float, spec: WarmupStableDecay) -> Curve:
+    warm, stable_end = spec.warmup_steps, spec.warmup_steps + spec.stable_steps
+    decay_end, ratio = stable_end + spec.decay_steps, spec.min_lr_ratio
+
+    def curve(step: int) -> float:
+        if step < warm:
+            return base * ramp(spec.warmup_start_factor, 1.0, step / warm, spec.warmup_shape)
+        if step < stable_end:
+            return base
+        if step < decay_end:
+            progress = (step - stable_end) / spec.decay_steps
+            return base * (ratio + (1.0 - ratio) * decay(progress, spec.decay_shape))
+        return base * ratio
+
+    return curve
+
+
+class InverseSqrt(SpecModel):
+    """Linear warm-up from 0 over ``warmup_steps``, then ``base / sqrt((step + shift) / timescale)``
+    with ``shift = timescale - warmup_steps`` (as transformers' inverse-sqrt schedule);
+    ``timescale`` defaults to ``warmup_steps``, or 10000 without a warm-up."""
+
+    type: Literal["InverseSqrt"] = "InverseSqrt"
+    warmup_steps: Steps = 0
+    timescale: Annotated[int, Field(gt=0)] | None = None
+
+    def compile(self, ctx: Context) -> Node:
+        timescale = self.timescale or self.warmup_steps or 10_000
+        warm = self.warmup_steps
+        shift = timescale - warm
+
+        def build(base: float) -> Curve:
+            def curve(step: int) -> float:
+                if step < warm:
+                    return base * (step / warm)
+                return base / math.sqrt((step + shift) / timescale)
+
+            return curve
+
+        return leaf(ctx, build)

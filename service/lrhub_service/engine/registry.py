@@ -1,0 +1,59 @@
+"""Every spec type, in one plain list; the ``"type"`` union is built from it.
+
+To add a type: import its model here and append it to ``SPEC_TYPES``.
+"""
+
+from __future__ import annotations
+
+from .beyond import (
+    SGDR,
+    BatchSizeScaling,
+    DivergenceGuard,
+    InverseSqrt,
+    LRRangeTest,
+    PerEpoch,
+    Warmup,
+    WarmupStableDecay,
+)
+from .specs.base import SpecModel
+from .specs.composite import ChainedScheduler, SequentialLR
+from .specs.custom import LambdaLR, MultiplicativeLR
+from .specs.cyclic import CyclicLR, OneCycleLR
+from .specs.decay import (
+    ConstantLR,
+    CosineAnnealingLR,
+    CosineAnnealingWarmRestarts,
+    ExponentialLR,
+    LinearLR,
+    MultiStepLR,
+    PolynomialLR,
+    StepLR,
+)
+from .specs.plateau import ReduceLROnPlateau
+
+SPEC_TYPES: list[type[SpecModel]] = [
+    LambdaLR,
+    MultiplicativeLR,
+    StepLR,
+    MultiStepLR,
+    ConstantLR,
+    LinearLR,
+    ExponentialLR,
+    PolynomialLR,
+    CosineAnnealingLR,
+    CosineAnnealingWarmRestarts,
+    CyclicLR,
+    OneCycleLR,
+    ReduceLROnPlateau,
+    SequentialLR,
+    ChainedScheduler,
+    # beyond torch (engine/beyond/)
+    Warmup,
+    SGDR,
+    WarmupStableDecay,
+    InverseSqrt,
+    LRRangeTest,
+    DivergenceGuard,
+    BatchSizeScaling,
+    PerEpoch,
+]

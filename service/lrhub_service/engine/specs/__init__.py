@@ -1,0 +1,1 @@
+"""Spec models, one per schedule type; the registry lists them."""

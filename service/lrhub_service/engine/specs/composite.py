@@ -1,0 +1,151 @@
+"""SequentialLR and ChainedScheduler: specs that nest other specs in ``schedulers``."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import Field
+
+from ..node import Context, LrFn, Node, RoutedHook, TransformFn
+from ..state import MetricState
+from .base import Problem, SpecModel
+
+if TYPE_CHECKING:
+    AnySpec = Any
+Children = Annotated[list["AnySpec"], Field(min_length=1)]
+
+
+class SequentialLR(SpecModel):
+    """Run ``schedulers[i]`` from ``milestones[i-1]`` on, each on its own clock from 0."""
+
+    type: Literal["SequentialLR"] = "SequentialLR"
+    schedulers: Children
+    milestones: list[Annotated[int, Field(ge=0)]]
+
+    def children(self) -> list[tuple[tuple[str | int, ...], SpecModel]]:
+        return [(("schedulers", i), s) for i, s in enumerate(self.schedulers)]
+
+    def problems(self) -> Iterator[Problem]:
+        if len(self.milestones) != len(self.schedulers) - 1:
+            yield (
+                ("milestones",),
+                f"expected {len(self.schedulers) - 1} milestones (one fewer than schedulers),"
+                f" got {len(self.milestones)}",
+            )
+        for i in range(1, len(self.milestones)):
+            if self.milestones[i] < self.milestones[i - 1]:
+                yield (("milestones", i), "milestones must be in increasing order")
+
+    def compile(self, ctx: Context) -> Node:
+        kids = [s.build(ctx.child("schedulers", i)) for i, s in enumerate(self.schedulers)]
+        marks = list(self.milestones)
+        starts = [0, *marks]
+        lrs = tuple(
+            _switch(marks, starts, [kid.lrs[g] for kid in kids]) for g in range(ctx.num_groups)
+        )
+        hooks = tuple(
+            RoutedHook(hook, starts[i], starts[i], marks[i] if i < len(marks) else None)
+            for i, kid in enumerate(kids)
+            for hook in kid.hooks
+        )
+        momentums = None
+        if any(kid.momentums is not None for kid in kids):
+            momentums = tuple(
+                _switch(marks, starts, _momentum_fns(kids, starts, g))
+                for g in range(ctx.num_groups)
+            )
+        bases = ctx.base_lrs if ctx.base_lrs is not None else kids[0].bases
+        return Node(lrs=lrs, bases=bases, momentums=momentums, hooks=hooks)
+
+
+def _switch(marks: list[int], starts: list[int], fns: list[LrFn]) -> LrFn:
+    def lr(step: int, state: MetricState) -> float:
+        i = bisect_right(marks, step)
+        return fns[i](step - starts[i], state)
+
+    return lr
+
+
+def _momentum_fns(kids: list[Node], starts: list[int], group: int) -> list[LrFn]:
+    """Children without momentum hold the last momentum set before them (as torch does);
+    before the first cycling child, its initial momentum (set when torch constructs it)."""
+    ends = [*starts[1:], None]
+    fns: list[LrFn] = []
+    for i, kid in enumerate(kids):
+        if kid.momentums is not None:
+            fns.append(kid.momentums[group])
+            continue
+        before = [j for j in range(i) if kids[j].momentums is not None]
+        if before:
+            j = before[-1]
+            end = ends[j]
+            at = max(0, (end if end is not None else starts[j]) - 1 - starts[j])
+        else:
+            j = next(j for j in range(i + 1, len(kids)) if kids[j].momentums is not None)
+            at = 0
+        fns.append(_frozen(kids[j].momentums[group], at))  # type: ignore[index]
+    return fns
+
+
+def _frozen(fn: LrFn, at: int) -> LrFn:
+    def value(step: int, state: MetricState) -> float:
+        return fn(at, state)
+
+    return value
+
+
+class ChainedScheduler(SpecModel):
+    """Apply every scheduler at once: the lr is the base times each child's factor.
+
+    A child's factor is its lr divided by its base lr; a ReduceLROnPlateau child
+    reduces the running product (its ``min_lr`` is a floor once it has reduced).
+    """
+
+    type: Literal["ChainedScheduler"] = "ChainedScheduler"
+    schedulers: Children
+
+    def children(self) -> list[tuple[tuple[str | int, ...], SpecModel]]:
+        return [(("schedulers", i), s) for i, s in enumerate(self.schedulers)]
+
+    def compile(self, ctx: Context) -> Node:
+        kids = [s.build(ctx.child("schedulers", i)) for i, s in enumerate(self.schedulers)]
+        bases = ctx.base_lrs if ctx.base_lrs is not None else kids[0].bases
+        hooks = []
+        for i, kid in enumerate(kids):
+            for hook in kid.hooks:
+                if kid.transforms is not None and hasattr(hook, "with_inputs"):
+                    inputs = tuple(_chain(bases[g], kids[:i], g) for g in range(ctx.num_groups))
+                    hook = hook.with_inputs(inputs)
+                hooks.append(hook)
+        lrs = tuple(_chain(bases[g], kids, g) for g in range(ctx.num_groups))
+        momentums = None
+        for kid in kids:
+            if kid.momentums is not None:
+                momentums = kid.momentums
+        return Node(lrs=lrs, bases=bases, momentums=momentums, hooks=tuple(hooks))
+
+
+def _chain(base: float, kids: list[Node], group: int) -> LrFn:
+    parts: list[tuple[LrFn, float, TransformFn | None]] = [
+        (
+            kid.lrs[group],
+            kid.bases[group],
+            kid.transforms[group] if kid.transforms is not None else None,
+        )
+        for kid in kids
+    ]
+
+    def lr(step: int, state: MetricState) -> float:
+        value = base
+        for fn, kid_base, transform in parts:
+            if transform is not None:
+                value = transform(value, step, state)
+            elif kid_base:
+                value = value * (fn(step, state) / kid_base)
+            else:
+                value = 0.0
+        return value
+
+    return lr

@@ -1,0 +1,168 @@
+"""CyclicLR and OneCycleLR: cycling lrs with momentum cycled the opposite way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from .. import curves
+from ..errors import SpecError
+from ..node import Context, LrFn, Node
+from .base import PerGroup, Positive, Problem, SpecModel, lift
+from .custom import compile_per_group, expression_problems, probe
+
+Count = Annotated[int, Field(gt=0)]
+
+
+class CyclicLR(SpecModel):
+    """Triangular cycles between ``base_lr`` and ``max_lr`` (Smith's CLR policies)."""
+
+    type: Literal["CyclicLR"] = "CyclicLR"
+    max_lr: PerGroup
+    step_size_up: Count = 2000
+    step_size_down: Annotated[int, Field(ge=0)] | None = None
+    mode: Literal["triangular", "triangular2", "exp_range"] = "triangular"
+    gamma: Positive = 1.0
+    scale_fn: Annotated[str, Field(min_length=1)] | None = None
+    scale_mode: Literal["cycle", "iterations"] = "cycle"
+    cycle_momentum: bool = True
+    base_momentum: PerGroup = 0.8
+    max_momentum: PerGroup = 0.9
+
+    def problems(self) -> Iterator[Problem]:
+        if self.scale_fn is not None:
+            yield from expression_problems(self.scale_fn, "scale_fn")
+
+    def _scale(self, ctx: Context) -> tuple[Callable[[float], float], bool]:
+        """The amplitude scale and whether it takes the cycle number (else the step)."""
+        if self.scale_fn is not None:
+            expr = compile_per_group(ctx, self.scale_fn, "scale_fn")[0]
+            by_cycle = self.scale_mode == "cycle"
+            probe([expr], (1, 2) if by_cycle else (0, 1))  # cycles count from 1
+            return expr, by_cycle
+        if self.mode == "triangular":
+            return (lambda x: 1.0), True
+        if self.mode == "triangular2":
+            return (lambda x: 1 / curves.power(2.0, x - 1)), True
+        gamma = self.gamma
+        return (lambda x: curves.power(gamma, x)), False
+
+    def compile(self, ctx: Context) -> Node:
+        bases = ctx.require_bases()
+        max_lrs = ctx.per_group("max_lr", self.max_lr)
+        up = float(self.step_size_up)
+        down = float(self.step_size_down) if self.step_size_down is not None else up
+        total, ratio = up + down, up / (up + down)
+        scale, by_cycle = self._scale(ctx)
+
+        def wave(low: float, high: float, sign: float) -> LrFn:
+            def value(step: int, state: object) -> float:
+                cycle, factor = curves.triangle(step, total, ratio)
+                height = (high - low) * factor
+                return (low if sign > 0 else high) + sign * height * scale(
+                    cycle if by_cycle else step
+                )
+
+            return value
+
+        lrs = tuple(wave(b, m, 1.0) for b, m in zip(bases, max_lrs, strict=True))
+        momentums = None
+        if self.cycle_momentum:
+            lows = ctx.per_group("base_momentum", self.base_momentum)
+            highs = ctx.per_group("max_momentum", self.max_momentum)
+            momentums = tuple(wave(lo, hi, -1.0) for lo, hi in zip(lows, highs, strict=True))
+        return Node(lrs=lrs, bases=bases, momentums=momentums)
+
+
+class OneCycleLR(SpecModel):
+    """One cycle: warm up to ``max_lr``, anneal far below the start; momentum the other way.
+
+    From ``total_steps - 1`` on it holds its final value (torch raises past total_steps).
+    """
+
+    type: Literal["OneCycleLR"] = "OneCycleLR"
+    max_lr: PerGroup
+    total_steps: Count | None = None
+    epochs: Count | None = None
+    steps_per_epoch: Count | None = None
+    pct_start: Annotated[float, Field(ge=0, le=1)] = 0.3
+    anneal_strategy: Literal["cos", "linear"] = "cos"
+    cycle_momentum: bool = True
+    base_momentum: PerGroup = 0.85
+    max_momentum: PerGroup = 0.95
+    div_factor: Positive = 25.0
+    final_div_factor: Positive = 1e4
+    three_phase: bool = False
+
+    def needs_base(self) -> bool:
+        return False
+
+    def problems(self) -> Iterator[Problem]:
+        if self.base_lr is not None:
+            yield ("base_lr",), "OneCycleLR starts at max_lr / div_factor; base_lr is not used"
+        if self.total_steps is None and self.epochs is None:
+            yield ("total_steps",), "give total_steps, or epochs and steps_per_epoch"
+
+    def _total(self, ctx: Context) -> int:
+        if self.total_steps is not None:
+            return self.total_steps
+        per_epoch = self.steps_per_epoch or ctx.steps_per_epoch
+        if per_epoch is None or self.epochs is None:
+            raise SpecError(
+                "give total_steps, or epochs and steps_per_epoch", ctx.loc("steps_per_epoch")
+            )
+        return self.epochs * per_epoch
+
+    def compile(self, ctx: Context) -> Node:
+        total = self._total(ctx)
+        max_lrs = ctx.per_group("max_lr", self.max_lr)
+        initial = tuple(m / self.div_factor for m in max_lrs)
+        minimum = tuple(i / self.final_div_factor for i in initial)
+        pct = self.pct_start
+        ends = [float(pct * total) - 1]
+        if self.three_phase:
+            ends.append(float(2 * pct * total) - 2)
+        ends.append(total - 1)
+        anneal = curves.anneal_cos if self.anneal_strategy == "cos" else curves.anneal_linear
+        lr_points = [
+            (initial[g], max_lrs[g], initial[g], minimum[g])
+            if self.three_phase
+            else (initial[g], max_lrs[g], minimum[g])
+            for g in range(ctx.num_groups)
+        ]
+        lrs = tuple(lift(_phased(ends, points, anneal, total)) for points in lr_points)
+        momentums = None
+        if self.cycle_momentum:
+            lows = ctx.per_group("base_momentum", self.base_momentum)
+            highs = ctx.per_group("max_momentum", self.max_momentum)
+            points = [
+                (hi, lo, hi, hi) if self.three_phase else (hi, lo, hi)
+                for lo, hi in zip(lows, highs, strict=True)
+            ]
+            momentums = tuple(lift(_phased(ends, p, anneal, total)) for p in points)
+        return Node(lrs=lrs, bases=initial, momentums=momentums)
+
+
+def _phased(
+    ends: list[float],
+    points: tuple[float, ...],
+    anneal: Callable[[float, float, float], float],
+    total: int,
+) -> curves.Curve:
+    """torch's phase walk: phase i anneals points[i] -> points[i+1] up to ends[i]."""
+    last = len(ends) - 1
+
+    def curve(step: int) -> float:
+        step = min(step, total - 1)
+        start = 0.0
+        for i, end in enumerate(ends):
+            if step <= end or i == last:
+                span = end - start
+                pct = (step - start) / span if span else 1.0
+                return anneal(points[i], points[i + 1], pct)
+            start = end
+        raise AssertionError("unreachable")
+
+    return curve

@@ -1,0 +1,156 @@
+"""ReduceLROnPlateau: an explicit state record and a pure fold over reported metrics."""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from ..node import Context, HookOutcome, LrFn, Node, TransformFn
+from ..state import MetricState
+from .base import NonNegative, PerGroup, SpecModel
+
+Record = dict[str, Any]
+
+
+class ReduceLROnPlateau(SpecModel):
+    """Multiply the lr by ``factor`` when the metric stops improving for ``patience`` reports.
+
+    ``metric`` names the reported metric to watch (default: the only one reported, else
+    ``"loss"``).
+    """
+
+    type: Literal["ReduceLROnPlateau"] = "ReduceLROnPlateau"
+    mode: Literal["min", "max"] = "min"
+    factor: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    patience: Annotated[int, Field(ge=0)] = 10
+    threshold: NonNegative = 1e-4
+    threshold_mode: Literal["rel", "abs"] = "rel"
+    cooldown: Annotated[int, Field(ge=0)] = 0
+    min_lr: PerGroup = 0.0
+    eps: NonNegative = 1e-8
+    metric: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+    def compile(self, ctx: Context) -> Node:
+        bases = ctx.require_bases()
+        min_lrs = ctx.per_group("min_lr", self.min_lr)
+        transforms = tuple(_reducer(ctx.key, g, self.factor, min_lrs[g]) for g in range(len(bases)))
+        inputs = tuple(_constant(b) for b in bases)
+        hook = PlateauHook(ctx.key, self, min_lrs, inputs, transforms)
+        lrs = tuple(_applied(t, b) for t, b in zip(transforms, bases, strict=True))
+        return Node(lrs=lrs, bases=bases, hooks=(hook,), transforms=transforms)
+
+
+def _constant(value: float) -> LrFn:
+    return lambda step, state: value
+
+
+def _applied(transform: TransformFn, base: float) -> LrFn:
+    return lambda step, state: transform(base, step, state)
+
+
+def _reducer(key: str, group: int, factor: float, min_lr: float) -> TransformFn:
+    """The reductions recorded up to ``step`` applied to an incoming lr (O(log reductions))."""
+
+    def transform(value: float, step: int, state: MetricState) -> float:
+        record = state.nodes.get(key)
+        if not record or not record["steps"]:
+            return value
+        i = bisect_right(record["steps"], step)
+        if i == 0:
+            return value
+        count = record["counts"][i - 1][group]
+        if count == 0:
+            return value
+        return max(value * factor**count, min_lr)
+
+    return transform
+
+
+@dataclass(frozen=True)
+class PlateauHook:
+    """Folds one report into the plateau record: best, bad-report count, cooldown, reductions."""
+
+    key: str
+    spec: ReduceLROnPlateau
+    min_lrs: tuple[float, ...]
+    inputs: tuple[LrFn, ...]
+    transforms: tuple[TransformFn, ...]
+
+    def with_inputs(self, inputs: tuple[LrFn, ...]) -> PlateauHook:
+        """This hook reading its incoming lr from ``inputs`` (used inside a chain)."""
+        return replace(self, inputs=inputs)
+
+    def initial(self) -> Record:
+        return {"best": None, "bad": 0, "cooldown": 0, "steps": [], "counts": []}
+
+    def _pick(self, metrics: Mapping[str, float]) -> float | None:
+        name = self.spec.metric
+        if name is not None:
+            return metrics.get(name)
+        if len(metrics) == 1:
+            return next(iter(metrics.values()))
+        return metrics.get("loss")
+
+    def _is_better(self, value: float, best: float | None) -> bool:
+        spec = self.spec
+        if not math.isfinite(value):
+            return False
+        if best is None:
+            best = math.inf if spec.mode == "min" else -math.inf
+        if spec.mode == "min" and spec.threshold_mode == "rel":
+            return value < best * (1.0 - spec.threshold)
+        if spec.mode == "min":
+            return value < best - spec.threshold
+        if spec.threshold_mode == "rel":
+            return value > best * (spec.threshold + 1.0)
+        return value > best + spec.threshold
+
+    def fold(
+        self, record: Any, step: int, metrics: Mapping[str, float], state: MetricState
+    ) -> HookOutcome | None:
+        value = self._pick(metrics)
+        if value is None:
+            return None
+        record = record or self.initial()
+        spec = self.spec
+        best, bad, cooldown = record["best"], record["bad"], record["cooldown"]
+        if self._is_better(float(value), best):
+            best, bad = float(value), 0
+        else:
+            bad += 1
+        if cooldown > 0:
+            cooldown -= 1
+            bad = 0
+        steps, counts = list(record["steps"]), list(record["counts"])
+        if bad > spec.patience:
+            old_counts = counts[-1] if counts else [0] * len(self.inputs)
+            new_counts = list(old_counts)
+            for g, (inp, transform) in enumerate(zip(self.inputs, self.transforms, strict=True)):
+                incoming = inp(step, state)
+                old = transform(incoming, step, state)
+                new = max(incoming * spec.factor ** (old_counts[g] + 1), self.min_lrs[g])
+                if old - new > spec.eps:
+                    new_counts[g] += 1
+            if new_counts != old_counts:
+                steps.append(step)
+                counts.append(new_counts)
+            cooldown, bad = spec.cooldown, 0
+        return HookOutcome(
+            {"best": best, "bad": bad, "cooldown": cooldown, "steps": steps, "counts": counts}
+        )
+
+    def decision(self, old: Any, new: Any) -> dict[str, Any] | None:
+        before = len(old["steps"]) if old else 0
+        if not new or len(new["steps"]) <= before:
+            return None
+        return {
+            "kind": "plateau",
+            "factor": self.spec.factor,
+            "step": new["steps"][-1],
+            "reductions": list(new["counts"][-1]),
+        }

@@ -1,0 +1,61 @@
+"""Metric-driven state: an immutable record, folded over reports by the schedule."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Report:
+    """The metrics passed with the ``step(metric)`` call that moves to ``step`` (>= 1)."""
+
+    step: int
+    metrics: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class MetricState:
+    """What the reports so far decided: one plain-JSON record per metric-driven node.
+
+    Node records are never mutated: every fold builds new ones, so a state can be
+    kept, compared and rewound freely.
+    """
+
+    nodes: Mapping[str, Any] = field(default_factory=dict)
+    stopped: bool = False
+    diverged: bool = False
+    reports: int = 0
+
+    def node(self, key: str) -> Any:
+        """The record of node ``key``, or None before its first report."""
+        return self.nodes.get(key)
+
+    def with_node(self, key: str, record: Any) -> MetricState:
+        """A copy with node ``key``'s record replaced."""
+        nodes = dict(self.nodes)
+        nodes[key] = record
+        return MetricState(nodes, self.stopped, self.diverged, self.reports)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON (for storage and caches); ``from_json`` reverses it."""
+        return {
+            "nodes": copy.deepcopy(dict(self.nodes)),
+            "stopped": self.stopped,
+            "diverged": self.diverged,
+            "reports": self.reports,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MetricState:
+        """Rebuild a state written by ``to_json`` (also accepts a JSON string's parse)."""
+        nodes = json.loads(json.dumps(dict(data.get("nodes", {}))))
+        return cls(
+            nodes=nodes,
+            stopped=bool(data.get("stopped", False)),
+            diverged=bool(data.get("diverged", False)),
+            reports=int(data.get("reports", 0)),
+        )

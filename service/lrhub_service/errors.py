@@ -1,0 +1,57 @@
+"""Domain errors raised by the use-cases; the API turns each into one problem+json status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class ServiceError(Exception):
+    """Base class: ``status``, a problem ``kind``, a ``title`` and field-level ``errors``."""
+
+    status = 400
+    kind = "bad-request"
+    title = "Bad request"
+    headers: dict[str, str] | None = None
+
+    def __init__(
+        self, message: str, *, loc: str = "", errors: Iterable[dict[str, str]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = [dict(e) for e in errors] if errors is not None else [
+            {"loc": loc, "msg": message}
+        ]
+
+
+class Invalid(ServiceError):
+    status = 422
+    kind = "validation"
+    title = "Invalid request"
+
+
+class NotFound(ServiceError):
+    status = 404
+    kind = "not-found"
+    title = "Not found"
+
+
+class Conflict(ServiceError):
+    status = 409
+    kind = "conflict"
+    title = "Conflict"
+
+
+class PreconditionFailed(ServiceError):
+    status = 412
+    kind = "precondition-failed"
+    title = "Precondition failed"
+
+
+class Unavailable(ServiceError):
+    status = 503
+    kind = "unavailable"
+    title = "Service unavailable"
+
+
+def run_not_found(run_id: int | str) -> NotFound:
+    return NotFound(f"run {run_id} does not exist", loc="run_id")

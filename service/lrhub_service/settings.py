@@ -1,0 +1,84 @@
+"""Server configuration from ``LRHUB_*`` environment variables (read on demand, never at import)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class ConfiguredToken:
+    """A bearer token given in ``LRHUB_TOKENS`` as ``name:scope:secret``."""
+
+    name: str
+    scope: str
+    secret: str
+
+
+class Settings(BaseSettings):
+    """Every knob of ``lrhub serve``; each field is also the ``LRHUB_<NAME>`` variable."""
+
+    model_config = SettingsConfigDict(env_prefix="LRHUB_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./lrhub.db",
+        description="sqlite:///path.db or postgresql://user:pass@host:5432/db",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    tokens: str = Field(
+        default="",
+        description="comma-separated name:scope:secret tokens (scope read or write)",
+    )
+    window_max: int = Field(default=4096, ge=1, le=1_000_000)
+    preview_max_steps: int = Field(default=100_000, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    log_level: str = "info"
+    log_json: bool = True
+    pool_size: int = Field(default=5, ge=1, le=200)
+    pool_max_overflow: int = Field(default=5, ge=0, le=200)
+    pool_timeout: float = Field(default=30.0, gt=0)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    auto_migrate: bool = Field(
+        default=True, description="apply migrations at startup (SQLite only)"
+    )
+    insecure: bool = False
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.lower()
+        if level not in {"critical", "error", "warning", "info", "debug"}:
+            raise ValueError("log_level must be critical, error, warning, info or debug")
+        return level
+
+    @field_validator("tokens")
+    @classmethod
+    def _tokens_parse(cls, value: str) -> str:
+        parse_tokens(value)
+        return value
+
+    def configured_tokens(self) -> list[ConfiguredToken]:
+        """The tokens given in ``LRHUB_TOKENS``."""
+        return parse_tokens(self.tokens)
+
+
+def parse_tokens(text: str) -> list[ConfiguredToken]:
+    """Parse ``name:scope:secret,name:scope:secret``; raise ValueError naming the bad entry."""
+    tokens: list[ConfiguredToken] = []
+    for index, raw in enumerate(part.strip() for part in text.split(",")):
+        if not raw:
+            continue
+        pieces = raw.split(":", 2)
+        if len(pieces) != 3 or not all(pieces):
+            raise ValueError(f"LRHUB_TOKENS entry {index} must be name:scope:secret")
+        name, scope, secret = pieces
+        if scope not in ("read", "write"):
+            raise ValueError(f"LRHUB_TOKENS entry {index} ({name}): scope must be read or write")
+        if len(secret) < 16:
+            raise ValueError(f"LRHUB_TOKENS entry {index} ({name}): secret needs >= 16 characters")
+        tokens.append(ConfiguredToken(name=name, scope=scope, secret=secret))
+    return tokens

@@ -1,0 +1,171 @@
+"""Use-cases for values: one step, a window, the shared counter, progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from lrhub_service.compiled import CompiledRun
+from lrhub_service.db.models import Run, utcnow
+from lrhub_service.errors import Unavailable, run_not_found
+from lrhub_service.hub import Hub, greatest
+from lrhub_service.workers import touch_worker
+
+STALE_RETRIES = 8
+
+
+def value_json(compiled: CompiledRun, step: int) -> dict[str, Any]:
+    """The public ``Value`` at ``step``."""
+    values = compiled.schedule.values(step, compiled.folded.at(step))
+    lrs = list(values.lrs)
+    momentums = list(values.momentums) if values.momentums is not None else None
+    return {
+        "step": step,
+        "lr": lrs[0],
+        "lrs": lrs,
+        "momentum": momentums[0] if momentums else None,
+        "momentums": momentums,
+        "revision": compiled.revision,
+    }
+
+
+def columns(
+    compiled: CompiledRun, start: int, count: int
+) -> tuple[list[list[float]], list[list[float]] | None]:
+    """Per-group columns for ``count`` steps from ``start``, across metric-state changes."""
+    lrs: list[list[float]] | None = None
+    momentums: list[list[float]] | None = None
+    step, end = start, start + count
+    while step < end:
+        change = compiled.folded.next_change(step)
+        stop = end if change is None else min(end, change)
+        part_lrs, part_moms = compiled.schedule.window(step, stop - step, compiled.folded.at(step))
+        if lrs is None:
+            lrs = [list(col) for col in part_lrs]
+            momentums = [list(col) for col in part_moms] if part_moms is not None else None
+        else:
+            for column, part in zip(lrs, part_lrs):
+                column.extend(part)
+            if momentums is not None and part_moms is not None:
+                for column, part in zip(momentums, part_moms):
+                    column.extend(part)
+        step = stop
+    assert lrs is not None
+    return lrs, momentums
+
+
+def window_json(compiled: CompiledRun, start: int, count: int) -> dict[str, Any]:
+    """The public ``Window`` of exactly ``count`` steps from ``start``."""
+    lrs, momentums = columns(compiled, start, count)
+    return {
+        "start": start,
+        "count": count,
+        "revision": compiled.revision,
+        "lrs": lrs,
+        "momentums": momentums,
+        "next_report": compiled.next_report(start),
+        "stop": compiled.folded.at(start).stopped,
+    }
+
+
+def window_count(compiled: CompiledRun, start: int, count: int) -> int:
+    """``count`` clipped so a metric-driven window stops before its next report point."""
+    next_report = compiled.next_report(start)
+    if next_report is not None:
+        count = min(count, next_report - start)
+    return max(count, 1)
+
+
+async def _freshness(conn: AsyncConnection, run_id: int) -> Any:
+    row = (
+        await conn.execute(
+            select(Run.revision, Run.state_version, Run.horizon).where(Run.id == run_id)
+        )
+    ).first()
+    if row is None:
+        raise run_not_found(run_id)
+    return row
+
+
+async def read_value(hub: Hub, run_id: int, step: int) -> dict[str, Any]:
+    """Values at one step (a read: promises nothing, moves no horizon)."""
+    async with hub.db.autocommit() as conn:
+        row = await _freshness(conn, run_id)
+        compiled = await hub.compiled(conn, run_id, row.revision, row.state_version)
+    return value_json(compiled, step)
+
+
+async def read_window(hub: Hub, run_id: int, start: int, count: int) -> dict[str, Any]:
+    """A window of values; extends the run's horizon to its last step atomically."""
+    count = min(count, hub.settings.window_max)
+    for _attempt in range(STALE_RETRIES):
+        async with hub.db.autocommit() as conn:
+            row = await _freshness(conn, run_id)
+            compiled = await hub.compiled(conn, run_id, row.revision, row.state_version)
+            body = window_json(compiled, start, window_count(compiled, start, count))
+            last = start + body["count"] - 1
+            if last <= row.horizon:
+                return body
+            promised = (
+                await conn.execute(
+                    update(Run)
+                    .where(
+                        Run.id == run_id,
+                        Run.revision == row.revision,
+                        Run.state_version == row.state_version,
+                    )
+                    .values(horizon=greatest(Run.horizon, last))
+                    .returning(Run.horizon)
+                )
+            ).first()
+            if promised is not None:
+                return body
+    raise Unavailable("the run changed too often while reading a window; retry", loc="run_id")
+
+
+async def advance(hub: Hub, run_id: int, count: int) -> dict[str, Any]:
+    """Atomically take the next ``count`` steps of the shared counter and return their values."""
+    async with hub.db.autocommit() as conn:
+        if hub.cache.peek(run_id) is None:  # make sure the run can be evaluated before taking
+            row = await _freshness(conn, run_id)
+            await hub.compiled(conn, run_id, row.revision, row.state_version)
+        taken = (
+            await conn.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(
+                    next_step=Run.next_step + count,
+                    horizon=greatest(Run.horizon, Run.next_step + (count - 1)),
+                )
+                .returning(Run.next_step, Run.revision, Run.state_version)
+            )
+        ).first()
+        if taken is None:
+            raise run_not_found(run_id)
+        compiled = await hub.compiled(conn, run_id, taken.revision, taken.state_version)
+    start = taken.next_step - count
+    if count == 1:
+        return value_json(compiled, start)
+    return window_json(compiled, start, count)
+
+
+async def report_progress(
+    hub: Hub, run_id: int, step: int, worker: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A worker reached ``step``: progress becomes the largest step reported."""
+    async with hub.db.transaction() as conn:
+        progress = (
+            await conn.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(progress=greatest(Run.progress, step), updated_at=utcnow())
+                .returning(Run.progress)
+            )
+        ).scalar_one_or_none()
+        if progress is None:
+            raise run_not_found(run_id)
+        if worker is not None:
+            await touch_worker(conn, run_id, worker, step, is_sqlite=hub.db.is_sqlite)
+    return {"step": progress}

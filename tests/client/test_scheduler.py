@@ -1,0 +1,114 @@
+"""The torch scheduler in one process against the real server: same values as torch,
+momentum handling, per-group LRs, state dicts, prefetching across windows."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import lrhub
+import pytest
+import torch
+from client_support import assert_same_trace, make_optimizer, read_values, torch_trace
+
+CASES = [
+    ("sgd", [0.1], {"type": "CosineAnnealingLR", "T_max": 100, "eta_min": 0.001}),
+    ("sgd", [0.1, 0.01, 0.5], {"type": "StepLR", "step_size": 7, "gamma": 0.5}),
+    ("sgd", [0.1, 0.2], {"type": "OneCycleLR", "max_lr": [0.4, 0.8], "total_steps": 90}),
+    ("adam", [0.1], {"type": "OneCycleLR", "max_lr": 0.3, "total_steps": 90}),
+    (
+        "sgd",
+        [0.1, 0.1],
+        {"type": "CyclicLR", "base_lr": 0.001, "max_lr": 0.1, "step_size_up": 9},
+    ),
+]
+
+
+def attach_and_step(run: lrhub.Run, optimizer: torch.optim.Optimizer, steps: int, **kw):
+    scheduler = run.attach(optimizer, **kw)
+    trace = [read_values(optimizer)]
+    for _ in range(steps):
+        optimizer.step()
+        scheduler.step()
+        trace.append(read_values(optimizer))
+    return scheduler, trace
+
+
+@pytest.mark.parametrize(("kind", "groups", "spec"), CASES, ids=[c[2]["type"] for c in CASES])
+def test_trace_equals_torch(server, run_name, kind, groups, spec) -> None:
+    run = lrhub.Client(server.url).create_run(run_name, spec)
+    steps = 80
+    scheduler, trace = attach_and_step(run, make_optimizer(kind, groups), steps, window_size=16)
+    assert isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler)
+    assert_same_trace(trace, torch_trace(spec, groups, steps, optimizer=kind))
+    assert scheduler.last_epoch == steps
+    assert scheduler.get_last_lr() == trace[-1][0]
+    scheduler.close(1.0)
+    assert run.refresh().info.progress == steps
+
+
+def test_base_lrs_come_from_the_first_optimizer(server, run_name) -> None:
+    spec = {"type": "ExponentialLR", "gamma": 0.9}
+    run = lrhub.Client(server.url).create_run(run_name, spec)
+    first = run.attach(make_optimizer("sgd", [0.2, 0.02]))
+    assert run.refresh().info.base_lrs == pytest.approx([0.2, 0.02])
+    first.close(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lrhub.ResumeWarning)
+        second_opt = make_optimizer("sgd", [9.0, 9.0])  # later attaches use the stored bases
+        run.attach(second_opt).close(0)
+    assert [g["lr"] for g in second_opt.param_groups] == pytest.approx([0.2, 0.02])
+    with pytest.raises(lrhub.ConflictError):
+        run.attach(make_optimizer("sgd", [0.1]))
+
+
+def test_momentum_refused_when_the_optimizer_has_none(server, run_name) -> None:
+    spec = {"type": "OneCycleLR", "max_lr": 0.3, "total_steps": 50}
+    run = lrhub.Client(server.url).create_run(run_name, spec)
+    optimizer = make_optimizer("sgd0", [0.1])
+    with pytest.raises(lrhub.MomentumNotSupportedError, match="momentum=0"):
+        run.attach(optimizer)
+    assert optimizer.param_groups[0]["momentum"] == 0.0  # nothing changed
+    rms = torch.optim.Adagrad([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    with pytest.raises(lrhub.MomentumNotSupportedError, match="cycle_momentum=False"):
+        run.attach(rms)
+
+
+def test_state_dict_is_plain_and_resumes(server, run_name) -> None:
+    spec = {"type": "CosineAnnealingLR", "T_max": 60}
+    run = lrhub.Client(server.url).create_run(run_name, spec)
+    optimizer = make_optimizer("sgd", [0.1])
+    scheduler, _ = attach_and_step(run, optimizer, 25, window_size=8)
+    buffer = io.BytesIO()
+    torch.save(scheduler.state_dict(), buffer)
+    state = torch.load(io.BytesIO(buffer.getvalue()), weights_only=True)
+    assert state["last_epoch"] == 25
+    for _ in range(10):
+        scheduler.step()
+    scheduler.load_state_dict(state)  # back to step 25: the server is told
+    assert scheduler.last_epoch == 25
+    assert run.refresh().info.progress == 25
+    reference = torch_trace(spec, [0.1], 40)
+    assert read_values(optimizer)[0] == pytest.approx(reference[25][0], rel=1e-9)
+    trace = [read_values(optimizer)]
+    for _ in range(15):
+        scheduler.step()
+        trace.append(read_values(optimizer))
+    assert_same_trace(trace, reference, offset=25)
+    scheduler.close(1.0)
+
+
+def test_plateau_in_one_process_equals_torch(server, run_name) -> None:
+    spec = {"type": "ReduceLROnPlateau", "factor": 0.5, "patience": 2}
+    metrics = [1.0, 0.9, 0.95, 0.93, 0.92, 0.91, 0.97, 0.96, 0.99, 0.5, 0.6, 0.7, 0.8, 0.9]
+    run = lrhub.Client(server.url).create_run(run_name, spec)
+    optimizer = make_optimizer("sgd", [0.1])
+    scheduler = run.attach(optimizer)
+    trace = [read_values(optimizer)]
+    for metric in metrics:
+        optimizer.step()
+        scheduler.step(metric)
+        trace.append(read_values(optimizer))
+    assert_same_trace(trace, torch_trace(spec, [0.1], len(metrics), metrics=metrics))
+    assert [r["step"] for r in run.reports()] == list(range(1, len(metrics) + 1))
+    scheduler.close(0.5)

@@ -1,0 +1,70 @@
+"""A training process for the client tests: attaches to a run and prints its trace.
+
+Run as ``python trainer_proc.py '<json job>'``; prints one JSON line
+``{"trace": [[lrs, momentums], ...], "start": k}`` where ``trace[i]`` holds the values in
+force after attaching (i = 0) and after each of the following ``steps`` steps.
+Job keys: url, name, schedule, groups (initial lr per group), optimizer ("sgd",
+"sgd0" = SGD without momentum, "adam"), steps, metrics (one per step, for
+``step(metric)``), state_in / state_out (checkpoint paths), exit ("clean" or "crash").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import lrhub
+import torch
+
+
+def make_optimizer(kind: str, groups: list[float]) -> torch.optim.Optimizer:
+    params = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in groups]
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=groups[0])
+    momentum = 0.0 if kind == "sgd0" else 0.9
+    return torch.optim.SGD(params, lr=groups[0], momentum=momentum)
+
+
+def read_values(optimizer: torch.optim.Optimizer) -> list[Any]:
+    groups = optimizer.param_groups
+    lrs = [float(g["lr"]) for g in groups]
+    if "betas" in groups[0]:
+        moms = [float(g["betas"][0]) for g in groups]
+    else:
+        moms = [float(g.get("momentum", 0.0)) for g in groups]
+    return [lrs, moms]
+
+
+def main(job: dict[str, Any]) -> None:
+    if "env_rank" in job:  # as torchrun would set them
+        os.environ.update(RANK=str(job["env_rank"]), WORLD_SIZE="4", LOCAL_RANK="0")
+    client = lrhub.Client(job["url"], timeout=10.0)
+    run = client.create_run(job["name"], job["schedule"], **job.get("options", {}))
+    optimizer = make_optimizer(job.get("optimizer", "sgd"), job["groups"])
+    scheduler = run.attach(optimizer, **job.get("attach", {}))
+    if job.get("state_in"):
+        optimizer_state, scheduler_state = torch.load(job["state_in"], weights_only=True)
+        optimizer.load_state_dict(optimizer_state)
+        scheduler.load_state_dict(scheduler_state)
+    start = scheduler.last_epoch
+    trace = [read_values(optimizer)]
+    metrics = job.get("metrics")
+    for i in range(job["steps"]):
+        optimizer.step()
+        if metrics is not None:
+            scheduler.step(metrics[i])
+        else:
+            scheduler.step()
+        trace.append(read_values(optimizer))
+    if job.get("state_out"):
+        torch.save((optimizer.state_dict(), scheduler.state_dict()), job["state_out"])
+    print(json.dumps({"trace": trace, "start": start, "last_epoch": scheduler.last_epoch}))
+    sys.stdout.flush()
+    if job.get("exit") == "crash":
+        os._exit(0)  # no atexit flush: as if the process was killed
+
+
+if __name__ == "__main__":
+    main(json.loads(sys.argv[1]))
