@@ -57,7 +57,8 @@ def render(rows: list[Row], header: str) -> str:
     for r in rows:
         cells = [r.get(k) for k in ("section", "metric", "ours", "peer", "ratio", "unit", "goal")]
         cells += [r.get("ok"), r.get("note", "")]
-        lines.append("| " + " | ".join(_fmt(c) for c in cells) + " |")
+        text = (_fmt(c).replace("\n", " ").replace("|", "/") for c in cells)
+        lines.append("| " + " | ".join(text) + " |")
     return "\n".join(lines)
 
 
@@ -70,9 +71,13 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("LRHUB_BENCH_POSTGRES_URL", DEFAULT_ADMIN_URL),
         help="a PostgreSQL URL whose server hosts throwaway databases",
     )
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="uvicorn workers")
+    parser.add_argument(
+        "--workers", type=int, help="uvicorn workers per server (default: cores; --quick: 1)"
+    )
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     args = parser.parse_args(argv)
+    if args.workers is None:
+        args.workers = 1 if args.quick else os.cpu_count() or 1
     began = time.perf_counter()
     rows: list[Row] = []
     for name in ("client", "engine"):
@@ -101,7 +106,12 @@ def _served(args: argparse.Namespace, sections: list[str]) -> list[Row]:
         "scale": scale.measure,
     }
     rows: list[Row] = []
+    began = time.perf_counter()
     with bench_context(args.quick, args.database_url, args.workers) as ctx:
+        print(
+            f"[bench] databases and servers up: {time.perf_counter() - began:.1f} s",
+            file=sys.stderr,
+        )
         for name in sections:
             rows += _guarded(name, lambda n=name: modules[n](ctx))
     return rows

@@ -117,15 +117,21 @@ def lrhub_command(*args: str) -> list[str]:
     return [str(script) if script.exists() else "lrhub", *args]
 
 
-def db_upgrade(database_url: str) -> None:
-    """Run `lrhub db upgrade` on a database."""
-    subprocess.run(
-        lrhub_command("db", "upgrade"),
-        env=lrhub_env(database_url),
-        check=True,
-        timeout=120,
-        capture_output=True,
-    )
+def db_upgrade(*database_urls: str) -> None:
+    """Run `lrhub db upgrade` on each database, all at once."""
+    procs = [
+        subprocess.Popen(
+            lrhub_command("db", "upgrade"),
+            env=lrhub_env(url),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for url in database_urls
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        if proc.returncode != 0:
+            raise RuntimeError(f"lrhub db upgrade failed: {err.decode()[-500:]}")
 
 
 def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
@@ -158,11 +164,8 @@ class Server:
         return self.proc.pid
 
 
-@contextlib.contextmanager
-def serve(
-    argv: list[str], port: int, env: dict[str, str], ready_path: str = "/healthz"
-) -> Iterator[Server]:
-    """Start a server in its own process group, wait for ready_path, stop it afterwards."""
+def launch(argv: list[str], port: int, env: dict[str, str]) -> Server:
+    """Start a server in its own process group (not waiting for it; see `serve`)."""
     proc = subprocess.Popen(
         argv,
         env=env,
@@ -171,12 +174,20 @@ def serve(
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}"
+    return Server(proc, f"http://127.0.0.1:{port}")
+
+
+@contextlib.contextmanager
+def serve(
+    argv: list[str], port: int, env: dict[str, str], ready_path: str = "/healthz"
+) -> Iterator[Server]:
+    """Start a server, wait for ready_path, stop it afterwards."""
+    server = launch(argv, port, env)
     try:
-        wait_http(url + ready_path, proc=proc)
-        yield Server(proc, url)
+        wait_http(server.url + ready_path, proc=server.proc)
+        yield server
     finally:
-        stop_group(proc)
+        stop_group(server.proc)
 
 
 def stop_group(proc: subprocess.Popen[bytes]) -> None:

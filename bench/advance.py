@@ -68,7 +68,8 @@ def measure(ctx: BenchContext) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "advance.lua"
         script.write_text(WRK_POST)
-        wrk(url, 16, 1, script=script)  # warm-up
+        if not ctx.quick:
+            wrk(url, 16, 1, script=script)  # warm-up
         for workers in CONCURRENCY:
             api_rps, raw_rps, ratios, api_p, raw_p, errors = [], [], [], [], [], 0
             for _ in range(rounds):

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from bench._util import Row, WrkResult, http_json, row, spread, spread_note, wrk, wrk_available
+import threading
+
+from bench._util import (
+    Row,
+    WrkResult,
+    http_json,
+    row,
+    rss_mib,
+    spread,
+    spread_note,
+    wrk,
+    wrk_available,
+)
 from bench.servers import BenchContext
 
 CONNECTIONS = 64
@@ -21,6 +33,12 @@ def create_run(base_url: str, name: str, spec: dict[str, object] = SPEC) -> int:
     return int(run["id"])
 
 
+def _sample_rss(ctx: BenchContext, target: str, pid: int) -> None:
+    """Keep the largest RSS seen under load, per server (lr and window count for lrhub)."""
+    key = "hello" if target == "hello" else "lrhub"
+    ctx.rss_load[key] = max(ctx.rss_load.get(key, 0.0), rss_mib(pid))
+
+
 def measure(ctx: BenchContext) -> list[Row]:
     """Interleaved wrk rounds: hello, lr, window; medians and ratios against hello world."""
     section = "read path"
@@ -33,12 +51,17 @@ def measure(ctx: BenchContext) -> list[Row]:
         "window": f"{ctx.lrhub.url}/v1/runs/{run_id}/window?start=0&count={WINDOW_STEPS}",
     }
     rounds, seconds = (1, 1) if ctx.quick else (5, 4)
-    for url in targets.values():  # warm-up: caches, pools, worker start
-        wrk(url, CONNECTIONS, 1)
+    if not ctx.quick:
+        for url in targets.values():  # warm-up: caches, pools, worker start
+            wrk(url, CONNECTIONS, 1)
     results: dict[str, list[WrkResult]] = {name: [] for name in targets}
     for _ in range(rounds):
         for name, url in targets.items():
+            server = ctx.hello if name == "hello" else ctx.lrhub
+            sample = threading.Timer(seconds / 2, _sample_rss, (ctx, name, server.pid))
+            sample.start()
             results[name].append(wrk(url, CONNECTIONS, seconds))
+            sample.join()
     hello = [r.rps for r in results["hello"]]
     rows: list[Row] = []
     rows.append(

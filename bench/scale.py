@@ -5,27 +5,21 @@ from __future__ import annotations
 import http.client
 import subprocess
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import psycopg
 
 from bench._util import (
     Row,
-    db_upgrade,
     http_json,
-    postgres_database,
     row,
-    rss_mib,
     spread,
     spread_note,
-    wrk,
-    wrk_available,
 )
 from bench.read_path import create_run
-from bench.servers import BenchContext, lrhub_server
+from bench.seed import clone_reports, clone_runs
+from bench.servers import BenchContext
 
 PLATEAU = {"type": "ReduceLROnPlateau", "mode": "min", "factor": 0.5, "patience": 20}
 
@@ -61,45 +55,23 @@ def compare_reads(urls: dict[str, str], rounds: int, requests: int) -> dict[str,
     return medians
 
 
-def create_many_runs(base_url: str, count: int) -> int:
-    """Create `count` runs with 8 concurrent clients; return the last id."""
-    with ThreadPoolExecutor(8) as pool:
-        ids = list(pool.map(lambda i: create_run(base_url, f"scale-{i:06d}"), range(count)))
-    return max(ids)
-
-
-def insert_reports(database_url: str, run_id: int, count: int) -> None:
-    """Store `count` loss reports (steps 1..count) directly, as the report route would."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO reports (run_id, step, metric, value, effective_step, counted, created_at)"
-            " SELECT %s, s, 'loss', 1.0 + 0.5 * cos(s / 40.0) + 1000.0 / (s + 10), s, true, now()"
-            " FROM generate_series(1, %s) AS s",
-            (run_id, count),
-        )
-
-
 def measure(ctx: BenchContext) -> list[Row]:
     """Every scale row; each compares two things measured side by side."""
     rows: list[Row] = []
-    rounds, requests = (2, 100) if ctx.quick else (5, 400)
-    many = 1_000 if ctx.quick else 10_000
+    rounds, requests = (2, 50) if ctx.quick else (5, 400)
+    many = 10_000
     few_ids = [create_run(ctx.lrhub.url, f"scale-few-{i}") for i in range(10)]
-    with postgres_database(ctx.admin_url) as many_db:
-        db_upgrade(many_db)
-        with lrhub_server(many_db, ctx.workers) as server:
-            began = time.perf_counter()
-            last = create_many_runs(server.url, many)
-            created = time.perf_counter() - began
-            lr = "/v1/runs/{}/lr?step={}"
-            medians = compare_reads(
-                {
-                    "few": ctx.lrhub.url + lr.format(few_ids[-1], 10),
-                    "many": server.url + lr.format(last, 10),
-                },
-                rounds,
-                requests,
-            )
+    source = create_run(ctx.many.url, "scale-source")
+    last = clone_runs(ctx.many_database_url, source, many, "scale-clone-")
+    lr = "/v1/runs/{}/lr?step={}"
+    medians = compare_reads(
+        {
+            "few": ctx.lrhub.url + lr.format(few_ids[-1], 10),
+            "many": ctx.many.url + lr.format(last, 10),
+        },
+        rounds,
+        requests,
+    )
     ratios = [m / f for m, f in zip(medians["many"], medians["few"], strict=True)]
     rows.append(
         row(
@@ -110,7 +82,7 @@ def measure(ctx: BenchContext) -> list[Row]:
             ratio=spread(ratios)[0],
             unit="µs",
             goal="~1.0",
-            note=f"ratio {spread_note(ratios)}; created {many / created:.0f} runs/s",
+            note=f"ratio {spread_note(ratios)}; runs cloned in SQL from one the API made",
         )
     )
     step_urls = {s: ctx.lrhub.url + lr.format(few_ids[0], s) for s in (10, 10**9)}
@@ -138,8 +110,11 @@ def refold_row(ctx: BenchContext) -> Row:
     """Time POST /resume on a plateau run holding 100,000 (quick: 10,000) reports."""
     count = 10_000 if ctx.quick else 100_000
     run_id = create_run(ctx.lrhub.url, "scale-refold", PLATEAU)
+    http_json(
+        f"{ctx.lrhub.url}/v1/runs/{run_id}/reports", "POST", {"step": 1, "metrics": {"loss": 2.0}}
+    )
     try:
-        insert_reports(ctx.database_url, run_id, count)
+        clone_reports(ctx.database_url, run_id, count)
     except psycopg.Error as exc:
         return row("scale", "resume refold", None, note=f"could not store reports: {exc}")
     times = []
@@ -168,28 +143,16 @@ def rss_rows(ctx: BenchContext) -> list[Row]:
             note=f"{ctx.workers} worker(s), all processes",
         )
     ]
-    if not wrk_available():
+    if not ctx.rss_load:
         return [*rows, row("scale", "server RSS under load", None, note="wrk missing")]
-    loaded: dict[str, float] = {}
-    targets = {
-        "lrhub": (ctx.lrhub, f"{ctx.lrhub.url}/v1/runs/{{}}/window?start=0&count=1000"),
-        "hello": (ctx.hello, f"{ctx.hello.url}/hello"),
-    }
-    run_id = create_run(ctx.lrhub.url, "scale-rss")
-    for name, (server, url) in targets.items():
-        pid = server.pid
-        sampler = threading.Timer(1.0, lambda n=name, p=pid: loaded.__setitem__(n, rss_mib(p)))
-        sampler.start()
-        wrk(url.format(run_id), 64, 2)
-        sampler.join()
     rows.append(
         row(
             "scale",
-            "server RSS under load (64 conns) / hello world",
-            loaded["lrhub"],
-            loaded["hello"],
+            "server RSS under load / hello world",
+            ctx.rss_load["lrhub"],
+            ctx.rss_load["hello"],
             unit="MiB",
-            note="sampled 1 s into a 2 s wrk run",
+            note="sampled mid-way through the read-path wrk runs (64 conns)",
         )
     )
     return rows

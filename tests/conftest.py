@@ -133,10 +133,9 @@ def empty_database_url(
 
 @pytest.fixture
 def api_factory(database_url: str) -> Iterator[Callable[..., Any]]:
-    from starlette.testclient import TestClient
-
     from lrhub_service.api import create_app
     from lrhub_service.settings import Settings
+    from starlette.testclient import TestClient
 
     clients: list[Any] = []
 
@@ -198,7 +197,9 @@ class LiveServer:
                 pass
             time.sleep(0.1)
         self.kill()
-        raise RuntimeError(f"lrhub serve not ready in {READY_TIMEOUT}s: {self.log.read_text()[-2000:]}")
+        raise RuntimeError(
+            f"lrhub serve not ready in {READY_TIMEOUT}s: {self.log.read_text()[-2000:]}"
+        )
 
     def _signal(self, sig: int) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -231,9 +232,7 @@ class LiveServer:
 def live_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     servers: list[LiveServer] = []
 
-    def start(
-        database_url: str, env: dict[str, str] | None = None, workers: int = 1
-    ) -> LiveServer:
+    def start(database_url: str, env: dict[str, str] | None = None, workers: int = 1) -> LiveServer:
         log = tmp_path / f"server-{len(servers)}.log"
         server = LiveServer(database_url, env or {}, workers, log)
         servers.append(server)

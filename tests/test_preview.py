@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import matplotlib.image
+import matplotlib.pyplot as plt
 import pytest
 from lrhub_service.engine import SpecError
 from lrhub_service.preview import build_figure, evaluate_preview, render_preview, sparkline
@@ -86,6 +87,10 @@ def test_figure_axes_labels() -> None:
     ]
     ramp = build_figure(evaluate_preview({"type": "LRRangeTest"}, 100))
     assert ramp.axes[0].get_yscale() == "log"
+    assert ramp.axes[0].get_ylabel() == "learning rate (log scale)"
+    factors = build_figure(evaluate_preview({"type": "StepLR", "step_size": 3}, 10))
+    assert factors.axes[0].get_ylabel() == "learning rate / base lr"
+    plt.close("all")
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,6 @@ class LrhubScheduler(LRScheduler):
         self.metric_name = metric_name
         self.flush_timeout_s = flush_timeout_s
         self._binding: OptimizerBinding = bind_optimizer(optimizer, run)
-        self._groups = optimizer.param_groups
         self.base_lrs = list(self._binding.base_lrs)
         self.identity = detect_identity()
         self._slow_lock = threading.RLock()
@@ -66,10 +65,10 @@ class LrhubScheduler(LRScheduler):
         start, value = run.register_worker(
             self.base_lrs, self._binding.base_momentums, self.identity
         )
-        if len(value.lrs) != len(self._groups):
+        if len(value.lrs) != len(optimizer.param_groups):
             raise ConflictError(
                 f"run {run.name!r} has {len(value.lrs)} parameter groups but the optimizer "
-                f"has {len(self._groups)}; attach an optimizer with the run's groups.",
+                f"has {len(optimizer.param_groups)}; attach an optimizer with the run's groups.",
                 status_code=409,
             )
         self.last_epoch = start
@@ -108,20 +107,22 @@ class LrhubScheduler(LRScheduler):
         self.last_epoch = k
         self._step_count += 1
         self._last_lr = lrs
-        for group, lr in zip(self._groups, lrs):  # noqa: B905 (hot path)
+        # optimizer.load_state_dict() replaces the group dicts: never cache them
+        groups = self.optimizer.param_groups
+        for group, lr in zip(groups, lrs):  # noqa: B905 (hot path)
             group["lr"] = lr
         if moms is not None:
             key = self._binding.momentum_key
-            for group, m in zip(self._groups, moms):  # noqa: B905 (hot path)
+            for group, m in zip(groups, moms):  # noqa: B905 (hot path)
                 group[key] = m
 
     def _apply(self, entry: tuple[list[float], tuple[Any, ...] | None]) -> None:
         lrs, moms = entry
         self._last_lr = lrs
-        for group, lr in zip(self._groups, lrs, strict=False):
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=False):
             group["lr"] = lr
         if moms is not None:
-            for group, m in zip(self._groups, moms, strict=False):
+            for group, m in zip(self.optimizer.param_groups, moms, strict=False):
                 group[self._binding.momentum_key] = m
 
     def _install(self, chunk: Chunk) -> None:
@@ -308,7 +309,7 @@ class LrhubScheduler(LRScheduler):
         """The values in force now, as a ``lrhub.Value``."""
         moms = None
         if self._binding.momentum_key:
-            moms = [self._binding.read_momentum(g) for g in self._groups]
+            moms = [self._binding.read_momentum(g) for g in self.optimizer.param_groups]
         return Value(self.last_epoch, list(self._last_lr), moms, self._chunk.revision)
 
     def close(self, flush_timeout_s: float | None = None) -> None:

@@ -47,11 +47,7 @@ def _stored_token_count(database_url: str) -> int:
         with engine.connect() as conn:
             if not inspect(conn).has_table("api_tokens"):
                 return 0
-            return int(
-                conn.execute(
-                    select(func.count()).where(ApiToken.revoked_at.is_(None))
-                ).scalar_one()
-            )
+            return int(conn.execute(select(func.count(ApiToken.id))).scalar_one())
     finally:
         engine.dispose()
 
@@ -83,7 +79,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         return 2
     for key, value in settings.model_dump().items():  # workers re-read settings from env
-        os.environ[f"LRHUB_{key.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        os.environ[f"LRHUB_{key.upper()}"] = (
+            str(value).lower() if isinstance(value, bool) else str(value)
+        )
     uvicorn.run(
         "lrhub_service.api.app:create_app",
         factory=True,
@@ -144,8 +142,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
             )
         return 0
     query = select(*RUN_COLUMNS)
-    query = query.where(Run.id == int(args.run)) if args.run.isdigit() else query.where(
-        Run.name == args.run
+    query = (
+        query.where(Run.id == int(args.run))
+        if args.run.isdigit()
+        else query.where(Run.name == args.run)
     )
     rows = _sync_rows(url, query)
     if not rows:
@@ -206,7 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def database(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--database-url", help="default: $LRHUB_DATABASE_URL or sqlite:///./lrhub.db")
+        sub.add_argument(
+            "--database-url", help="default: $LRHUB_DATABASE_URL or sqlite:///./lrhub.db"
+        )
 
     serve = commands.add_parser("serve", help="run the API server")
     database(serve)

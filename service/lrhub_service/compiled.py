@@ -60,7 +60,10 @@ class FoldedState:
 
     def copy(self) -> FoldedState:
         return FoldedState(
-            self.initial, list(self.steps), list(self.states), list(self.groups),
+            self.initial,
+            list(self.steps),
+            list(self.states),
+            list(self.groups),
             self.max_report_step,
         )
 
@@ -89,11 +92,14 @@ class CompiledRun:
     folded: FoldedState
     report_interval: int
 
-    def next_report(self, start: int) -> int | None:
-        """The first report point after ``start`` not yet reported (metric-driven runs)."""
+    def next_report(self, start: int, horizon: int = -1) -> int | None:
+        """The first report point after ``start`` that is neither reported nor promised.
+
+        Steps up to the horizon are already handed out, so a window may always reach them.
+        """
         if not self.schedule.metric_driven:
             return None
-        after = max(start, self.folded.max_report_step)
+        after = max(start, self.folded.max_report_step, horizon)
         interval = self.report_interval
         return (after // interval + 1) * interval
 

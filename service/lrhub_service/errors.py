@@ -18,9 +18,9 @@ class ServiceError(Exception):
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.errors = [dict(e) for e in errors] if errors is not None else [
-            {"loc": loc, "msg": message}
-        ]
+        self.errors = (
+            [dict(e) for e in errors] if errors is not None else [{"loc": loc, "msg": message}]
+        )
 
 
 class Invalid(ServiceError):

@@ -46,7 +46,13 @@ async def list_events(hub: Hub, run_id: int, *, limit: int, after: int | None) -
         await ensure_exists(conn, run_id)
         rows = (await conn.execute(query.order_by(Event.id).limit(limit))).all()
     items = [
-        {"id": r.id, "kind": r.kind, "step": r.step, "data": r.data, "created_at": iso(r.created_at)}
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "step": r.step,
+            "data": r.data,
+            "created_at": iso(r.created_at),
+        }
         for r in rows
     ]
     return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlalchemy.types import BigInteger
 
 from lrhub_service.compiled import (
@@ -26,7 +26,7 @@ from lrhub_service.errors import Conflict, run_not_found
 from lrhub_service.settings import Settings
 
 
-class greatest(FunctionElement[int]):  # noqa: N801 - reads like the SQL function
+class greatest(FunctionElement[int]):
     """``GREATEST(a, b)`` on PostgreSQL, ``max(a, b)`` on SQLite."""
 
     type = BigInteger()
@@ -124,7 +124,9 @@ async def load_compiled(conn: AsyncConnection, run_id: int) -> CompiledRun:
     try:
         schedule = build(segments, row.base_lrs, row.base_momentums, options.get("steps_per_epoch"))
     except SpecError as exc:
-        raise Conflict(f"run {run_id} cannot be evaluated yet: {exc.detail}", loc="base_lrs") from exc
+        raise Conflict(
+            f"run {run_id} cannot be evaluated yet: {exc.detail}", loc="base_lrs"
+        ) from exc
     folded = FoldedState(initial=schedule.initial_state())
     if schedule.metric_driven:
         reports = await conn.execute(

@@ -70,11 +70,12 @@ class Metrics:
         self.advances = Counter(
             "lrhub_advanced_steps", "Steps handed out by the shared counter", registry=self.registry
         )
-        self.reports = Counter(
-            "lrhub_reports", "Metric reports received", registry=self.registry
-        )
+        self.reports = Counter("lrhub_reports", "Metric reports received", registry=self.registry)
         self.runs = Gauge(
-            "lrhub_runs", "Stored runs by status", ["status"], registry=self.registry,
+            "lrhub_runs",
+            "Stored runs by status",
+            ["status"],
+            registry=self.registry,
             multiprocess_mode="max",
         )
 

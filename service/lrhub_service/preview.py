@@ -31,6 +31,7 @@ class Curve:
     lrs: list[list[float]]
     momentums: list[list[float]] | None
     notes: list[str]
+    relative: bool = False  # no base lr was known: the lrs are factors of a base lr of 1
 
     @property
     def steps(self) -> int:
@@ -73,6 +74,7 @@ def evaluate_preview(
     spec = parse_spec(data)
     canonical = canonical_json(spec)
     notes: list[str] = []
+    relative = False
     bases: list[float] | None = None
     if base_lrs is not None:
         bases = [float(b) for b in base_lrs]
@@ -82,6 +84,7 @@ def evaluate_preview(
         bases = [1.0] * groups  # the spec's own base_lr, where it has one, still wins
         if spec.needs_base():
             notes.append("no base_lr in the spec: values are factors of a base lr of 1.0")
+            relative = True
     schedule = build_schedule(
         segments=[Segment(start=0, spec=spec, clock_offset=0, scale=None)],
         base_lrs=bases,
@@ -97,7 +100,11 @@ def evaluate_preview(
             raise SpecError("the schedule produced a non-finite value", "spec")
     title = describe(canonical)
     return Curve(
-        title, [list(g) for g in lrs], [list(g) for g in momentums] if momentums else None, notes
+        title,
+        [list(g) for g in lrs],
+        [list(g) for g in momentums] if momentums else None,
+        notes,
+        relative,
     )
 
 
@@ -191,7 +198,8 @@ def build_figure(curve: Curve) -> Any:
     if log:
         lr_axis.set_yscale("log")
     lr_axis.set_xlabel("step")
-    lr_axis.set_ylabel("learning rate (log scale)" if log else "learning rate")
+    label = "learning rate / base lr" if curve.relative else "learning rate"
+    lr_axis.set_ylabel(f"{label} (log scale)" if log else label)
     lr_axis.grid(True, alpha=0.3)
     if curve.momentums:
         momentum_axis = lr_axis.twinx()

@@ -85,10 +85,13 @@ async def report(
         ).all()
         stored = {r.metric: r for r in existing}
         for name, value in metrics.items():
-            if name in stored and not _same(metric_value(stored[name].value, stored[name].special), value):
+            if name not in stored:
+                continue
+            before = metric_value(stored[name].value, stored[name].special)
+            if not _same(before, value):
                 raise Conflict(
-                    f"step {step} already has {name}={json_metric(metric_value(stored[name].value, stored[name].special))}; "
-                    f"a report is idempotent per (run, step, metric) and cannot change it",
+                    f"step {step} already has {name}={json_metric(before)}; a report is "
+                    "idempotent per (run, step, metric) and cannot change it",
                     loc=f"metrics.{name}",
                 )
         fresh = {name: value for name, value in metrics.items() if name not in stored}
@@ -100,8 +103,9 @@ async def report(
             compiled, decision = await _accept(
                 hub, conn, run, compiled, step, effective, fresh, worker
             )
-        count = window_count(compiled, effective, window or hub.settings.window_max)
-        body = window_json(compiled, effective, min(count, hub.settings.window_max))
+        horizon = run.horizon
+        count = window_count(compiled, effective, window or hub.settings.window_max, horizon)
+        body = window_json(compiled, effective, min(count, hub.settings.window_max), horizon)
         await conn.execute(
             update(Run)
             .where(Run.id == run_id)
@@ -172,7 +176,9 @@ async def _accept(
         changes["status"] = status
     await conn.execute(update(Run).where(Run.id == run.id).values(**changes))
     if decision is not None:
-        await events.record(conn, run.id, str(decision.get("kind", "decision")), effective, decision)
+        await events.record(
+            conn, run.id, str(decision.get("kind", "decision")), effective, decision
+        )
     bad = {k: json_metric(v) for k, v in metrics.items() if not math.isfinite(v)}
     if bad and not (decision and decision.get("kind") == "divergence"):
         await events.record(conn, run.id, "divergence", effective, {"step": step, "metrics": bad})
@@ -189,9 +195,7 @@ async def _accept(
     return updated, decision
 
 
-async def resume(
-    hub: Hub, run_id: int, step: int, worker: dict[str, Any] | None
-) -> dict[str, Any]:
+async def resume(hub: Hub, run_id: int, step: int, worker: dict[str, Any] | None) -> dict[str, Any]:
     """Set the run back to ``step``: later reports stop counting, the state is refolded."""
     from lrhub_service.hub import load_compiled
     from lrhub_service.runs import RUN_COLUMNS, run_json
@@ -246,8 +250,13 @@ async def list_reports(
     from lrhub_service.runs import ensure_exists
 
     query = select(
-        Report.step, Report.version, Report.metric, Report.value, Report.special,
-        Report.effective_step, Report.counted,
+        Report.step,
+        Report.version,
+        Report.metric,
+        Report.value,
+        Report.special,
+        Report.effective_step,
+        Report.counted,
     ).where(Report.run_id == run_id)
     if metric is not None:
         query = query.where(Report.metric == metric)

@@ -22,19 +22,17 @@ from lrhub_service.runs import RUN_COLUMNS, parse_schedule, run_json
 from lrhub_service.timefmt import iso
 
 
-def _continue_scale(
-    compiled: CompiledRun, trial: Schedule, start: int
-) -> list[float]:
+def _continue_scale(compiled: CompiledRun, trial: Schedule, start: int) -> list[float]:
     """Per-group factors so the new schedule starts at the old value (no jump)."""
     old_values = compiled.schedule.values(start, compiled.folded.at(start)).lrs
     new_values = trial.values(start, trial.initial_state()).lrs
     scale = []
-    for group, (old, value) in enumerate(zip(old_values, new_values)):
+    for group, (old, value) in enumerate(zip(old_values, new_values, strict=True)):
         factor = old / value if value else math.inf
         if not math.isfinite(factor) or factor <= 0:
             raise Invalid(
                 f"cannot continue from the current value: the new schedule gives group {group} "
-                f"lr={value} at step {start}; send \"continue\": false",
+                f'lr={value} at step {start}; send "continue": false',
                 loc="continue",
             )
         scale.append(factor)
@@ -46,7 +44,10 @@ def _needs_bases(exc: SpecError) -> bool:
 
 
 def _invalid(exc: SpecError) -> Invalid:
-    errors = [{"loc": f"schedule.{e['loc']}" if e["loc"] else "schedule", "msg": e["msg"]} for e in exc.errors]
+    errors = [
+        {"loc": f"schedule.{e['loc']}" if e["loc"] else "schedule", "msg": e["msg"]}
+        for e in exc.errors
+    ]
     return Invalid(exc.detail, errors=errors)
 
 

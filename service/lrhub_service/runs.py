@@ -169,7 +169,9 @@ def _check_same(row: Any, canonical: dict[str, Any], options: dict[str, Any]) ->
 async def _restart(hub: Hub, conn: AsyncConnection, run_id: int) -> Any:
     """Reset a run to step 0: progress, horizon, counter and metric state."""
     await conn.execute(
-        update(Report).where(Report.run_id == run_id, Report.counted.is_(True)).values(counted=False)
+        update(Report)
+        .where(Report.run_id == run_id, Report.counted.is_(True))
+        .values(counted=False)
     )
     await conn.execute(
         update(Run)

@@ -53,24 +53,28 @@ class TokenStore:
         ]
         self._db = db
         self._stored: list[tuple[str, Principal]] = []
+        self._any_stored = False
         self._loaded_at = -1e9
 
     async def _refresh(self) -> None:
         if time.monotonic() - self._loaded_at < REFRESH_SECONDS:
             return
         async with self._db.autocommit() as conn:
-            rows = await conn.execute(
-                select(ApiToken.token_hash, ApiToken.name, ApiToken.scope).where(
-                    ApiToken.revoked_at.is_(None)
+            rows = (
+                await conn.execute(
+                    select(ApiToken.token_hash, ApiToken.name, ApiToken.scope, ApiToken.revoked_at)
                 )
-            )
-            self._stored = [(r.token_hash, Principal(r.name, r.scope)) for r in rows]
+            ).all()
+        self._any_stored = bool(rows)
+        self._stored = [
+            (r.token_hash, Principal(r.name, r.scope)) for r in rows if r.revoked_at is None
+        ]
         self._loaded_at = time.monotonic()
 
     async def enabled(self) -> bool:
-        """True when any token exists: then every /v1 route needs one."""
+        """True when any token exists (revoked ones too: revoking never opens a server)."""
         await self._refresh()
-        return bool(self._configured or self._stored)
+        return bool(self._configured or self._any_stored)
 
     async def verify(self, secret: str) -> Principal | None:
         """The principal of a presented token, compared in constant time."""
@@ -113,8 +117,9 @@ def list_tokens(database_url: str) -> list[dict[str, Any]]:
     try:
         with engine.connect() as conn:
             rows = conn.execute(
-                select(ApiToken.name, ApiToken.scope, ApiToken.created_at, ApiToken.revoked_at)
-                .order_by(ApiToken.id)
+                select(
+                    ApiToken.name, ApiToken.scope, ApiToken.created_at, ApiToken.revoked_at
+                ).order_by(ApiToken.id)
             ).all()
     finally:
         engine.dispose()

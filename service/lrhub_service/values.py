@@ -46,17 +46,17 @@ def columns(
             lrs = [list(col) for col in part_lrs]
             momentums = [list(col) for col in part_moms] if part_moms is not None else None
         else:
-            for column, part in zip(lrs, part_lrs):
+            for column, part in zip(lrs, part_lrs, strict=True):
                 column.extend(part)
             if momentums is not None and part_moms is not None:
-                for column, part in zip(momentums, part_moms):
+                for column, part in zip(momentums, part_moms, strict=True):
                     column.extend(part)
         step = stop
     assert lrs is not None
     return lrs, momentums
 
 
-def window_json(compiled: CompiledRun, start: int, count: int) -> dict[str, Any]:
+def window_json(compiled: CompiledRun, start: int, count: int, horizon: int = -1) -> dict[str, Any]:
     """The public ``Window`` of exactly ``count`` steps from ``start``."""
     lrs, momentums = columns(compiled, start, count)
     return {
@@ -65,14 +65,14 @@ def window_json(compiled: CompiledRun, start: int, count: int) -> dict[str, Any]
         "revision": compiled.revision,
         "lrs": lrs,
         "momentums": momentums,
-        "next_report": compiled.next_report(start),
+        "next_report": compiled.next_report(start, horizon),
         "stop": compiled.folded.at(start).stopped,
     }
 
 
-def window_count(compiled: CompiledRun, start: int, count: int) -> int:
+def window_count(compiled: CompiledRun, start: int, count: int, horizon: int = -1) -> int:
     """``count`` clipped so a metric-driven window stops before its next report point."""
-    next_report = compiled.next_report(start)
+    next_report = compiled.next_report(start, horizon)
     if next_report is not None:
         count = min(count, next_report - start)
     return max(count, 1)
@@ -104,7 +104,8 @@ async def read_window(hub: Hub, run_id: int, start: int, count: int) -> dict[str
         async with hub.db.autocommit() as conn:
             row = await _freshness(conn, run_id)
             compiled = await hub.compiled(conn, run_id, row.revision, row.state_version)
-            body = window_json(compiled, start, window_count(compiled, start, count))
+            span = window_count(compiled, start, count, row.horizon)
+            body = window_json(compiled, start, span, row.horizon)
             last = start + body["count"] - 1
             if last <= row.horizon:
                 return body

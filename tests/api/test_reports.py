@@ -8,7 +8,9 @@ from api_support import PLATEAU, assert_problem, make_run
 
 
 def report(api: Any, rid: int, step: int, loss: Any, **extra: Any) -> Any:
-    return api.post(f"/v1/runs/{rid}/reports", json={"step": step, "metrics": {"loss": loss}, **extra})
+    return api.post(
+        f"/v1/runs/{rid}/reports", json={"step": step, "metrics": {"loss": loss}, **extra}
+    )
 
 
 def test_plateau_decision_applies_at_the_reported_step(api: Any) -> None:

@@ -16,7 +16,12 @@ def test_create_is_get_or_create_by_name(api: Any) -> None:
     assert first.headers["etag"] == '"1"'
     run = first.json()
     assert run["schedule"]["type"] == "CosineAnnealingLR" and run["schedule"]["T_max"] == 100
-    assert (run["revision"], run["progress"], run["horizon"], run["status"]) == (1, 0, -1, "created")
+    assert (run["revision"], run["progress"], run["horizon"], run["status"]) == (
+        1,
+        0,
+        -1,
+        "created",
+    )
 
 
 def test_same_name_different_spec_is_409(api: Any) -> None:
@@ -35,7 +40,8 @@ def test_defaults_make_specs_equal(api: Any) -> None:
     name = unique()
     api.post("/v1/runs", json={"name": name, "schedule": {"type": "StepLR", "step_size": 3}})
     same = api.post(
-        "/v1/runs", json={"name": name, "schedule": {"type": "StepLR", "step_size": 3, "gamma": 0.1}}
+        "/v1/runs",
+        json={"name": name, "schedule": {"type": "StepLR", "step_size": 3, "gamma": 0.1}},
     )
     assert same.status_code == 200
 

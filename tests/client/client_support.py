@@ -133,6 +133,12 @@ class FaultTransport(httpx.BaseTransport):
         self.inner.close()
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 class ServerProcess:
     """A ``lrhub serve`` subprocess on loopback shared by the tests of a session (tests
     that kill the server use tests/conftest.py's function-scoped ``live_server``)."""
@@ -140,9 +146,7 @@ class ServerProcess:
     def __init__(self, database_url: str, log: Path) -> None:
         self.database_url = database_url
         self.log = log
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -5,11 +5,13 @@ Run as ``python trainer_proc.py '<json job>'``; prints one JSON line
 force after attaching (i = 0) and after each of the following ``steps`` steps.
 Job keys: url, name, schedule, groups (initial lr per group), optimizer ("sgd",
 "sgd0" = SGD without momentum, "adam"), steps, metrics (one per step, for
-``step(metric)``), state_in / state_out (checkpoint paths), exit ("clean" or "crash").
+``step(metric)``), state_in / state_out (checkpoint paths), exit ("clean" or "crash"),
+dist ({"port", "rank", "world_size"}: join a gloo process group, as DDP ranks do).
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import sys
@@ -38,8 +40,15 @@ def read_values(optimizer: torch.optim.Optimizer) -> list[Any]:
 
 
 def main(job: dict[str, Any]) -> None:
-    if "env_rank" in job:  # as torchrun would set them
-        os.environ.update(RANK=str(job["env_rank"]), WORLD_SIZE="4", LOCAL_RANK="0")
+    dist = job.get("dist")  # {"port", "rank", "world_size"}: ranks of one gloo group
+    if dist:
+        torch.distributed.init_process_group(
+            "gloo",
+            init_method=f"tcp://127.0.0.1:{dist['port']}",
+            rank=dist["rank"],
+            world_size=dist["world_size"],
+            timeout=datetime.timedelta(seconds=60),
+        )
     client = lrhub.Client(job["url"], timeout=10.0)
     run = client.create_run(job["name"], job["schedule"], **job.get("options", {}))
     optimizer = make_optimizer(job.get("optimizer", "sgd"), job["groups"])
@@ -48,7 +57,10 @@ def main(job: dict[str, Any]) -> None:
         optimizer_state, scheduler_state = torch.load(job["state_in"], weights_only=True)
         optimizer.load_state_dict(optimizer_state)
         scheduler.load_state_dict(scheduler_state)
+    if dist:  # DDP ranks train in lockstep: nobody starts before every rank attached
+        torch.distributed.barrier()
     start = scheduler.last_epoch
+    identity = scheduler.identity
     trace = [read_values(optimizer)]
     metrics = job.get("metrics")
     for i in range(job["steps"]):
@@ -60,7 +72,11 @@ def main(job: dict[str, Any]) -> None:
         trace.append(read_values(optimizer))
     if job.get("state_out"):
         torch.save((optimizer.state_dict(), scheduler.state_dict()), job["state_out"])
-    print(json.dumps({"trace": trace, "start": start, "last_epoch": scheduler.last_epoch}))
+    if dist:
+        torch.distributed.destroy_process_group()
+    out = {"trace": trace, "start": start, "last_epoch": scheduler.last_epoch}
+    out["rank"], out["world_size"] = identity.rank, identity.world_size
+    print(json.dumps(out))
     sys.stdout.flush()
     if job.get("exit") == "crash":
         os._exit(0)  # no atexit flush: as if the process was killed

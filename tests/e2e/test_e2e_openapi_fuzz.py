@@ -12,7 +12,7 @@ from e2e_support import LiveLrhub, create_run, free_port, scratch_database
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-MAX_EXAMPLES = int(os.environ.get("LRHUB_FUZZ_EXAMPLES", "12"))
+MAX_EXAMPLES = int(os.environ.get("LRHUB_FUZZ_EXAMPLES", "20"))
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_no_request_yields_a_server_error(
 ) -> None:
     """Whatever the generated request, the server answers below 500."""
     _, run_id = fuzz_server
-    path_id = (case.path_parameters or {}).get("id")
+    path_id = (case.path_parameters or {}).get("run_id")
     if isinstance(path_id, int) and path_id % 2 == 0:
-        case.path_parameters["id"] = run_id  # reach the handlers behind the 404 half the time
+        case.path_parameters["run_id"] = run_id  # reach the handlers behind the 404 half the time
     case.call_and_validate(checks=[not_a_server_error])

@@ -216,3 +216,42 @@ def test_guard_fold_then_rewind_equals_fold_of_prefix(
         assert schedule.values(step, prefix) == schedule.values(step, states[cut])
     lrs = schedule.window(0, 40, states[-1])[0][0]
     assert all(0 <= v <= 0.1 for v in lrs)
+
+
+# --- metric-driven parts inside wrappers ---------------------------------------------
+
+
+def test_plateau_after_a_warmup_sees_only_post_warmup_reports() -> None:
+    plateau = {"type": "ReduceLROnPlateau", "patience": 0, "factor": 0.5}
+    schedule = build({"type": "Warmup", "schedule": plateau, "warmup_steps": 4, "base_lr": 1.0})
+    states = fold_all(schedule, [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    lrs = schedule.window(0, 9, states[-1])[0][0]
+    assert lrs[:4] == pytest.approx([0.0, 0.25, 0.5, 0.75])  # warm-up untouched by reports
+    # reports 5, 6, 7 reach the plateau (its steps 1, 2, 3): the first sets the best,
+    # each later one is a bad report that halves the lr from its own step on
+    assert lrs[4:] == pytest.approx([1.0, 1.0, 0.5, 0.25, 0.25])
+    assert fold_all(schedule, [1.0] * 4)[-1].nodes == {}
+
+
+def test_plateau_per_epoch_decides_at_the_next_epoch_boundary() -> None:
+    plateau = {"type": "ReduceLROnPlateau", "patience": 0, "factor": 0.1}
+    spec = {"type": "PerEpoch", "schedule": plateau, "steps_per_epoch": 10, "base_lr": 1.0}
+    schedule = build(spec)
+    state = schedule.initial_state()
+    state = schedule.fold(state, Report(10, {"loss": 1.0}))
+    state = schedule.fold(state, Report(15, {"loss": 2.0}))  # mid-epoch: applies from step 20
+    lrs = schedule.window(0, 30, state)[0][0]
+    assert lrs[:20] == [1.0] * 20 and lrs[20:] == pytest.approx([0.1] * 10)
+
+
+def test_batch_scaling_group_count_ignores_warnings() -> None:
+    spec = {
+        "type": "BatchSizeScaling",
+        "reference_batch_size": 1,
+        "batch_size": 64,
+        "schedule": {"type": "StepLR", "step_size": 3},
+        "base_lr": 0.1,
+    }
+    assert len(parse_spec(spec).warnings) == 2
+    assert build(spec).num_groups == 1
+    assert build({**spec, "max_lr": [1.0, 2.0, 3.0], "base_lr": 0.1}).num_groups == 3

@@ -279,3 +279,97 @@ def test_cost_does_not_grow_with_the_step() -> None:
                 schedule.values(step, state)
             timings.append(time.perf_counter() - started)
         assert timings[1] < timings[0] * 3 + 0.01
+
+
+# --- bounds at any step --------------------------------------------------------------
+
+beyond_specs = st.one_of(
+    st.builds(
+        lambda w, shape, f, shift, t: {
+            "type": "Warmup",
+            "warmup_steps": w,
+            "shape": shape,
+            "start_factor": f,
+            "shift": shift,
+            "schedule": {"type": "CosineAnnealingLR", "T_max": t},
+        },
+        st.integers(0, 10**6),
+        st.sampled_from(["linear", "cosine", "exponential"]),
+        st.floats(1e-6, 1.0),
+        st.booleans(),
+        st.integers(1, 10**9),
+    ),
+    st.builds(
+        lambda t0, mult, decay, floor: {
+            "type": "SGDR",
+            "T_0": t0,
+            "T_mult": mult,
+            "restart_decay": decay,
+            "eta_min": floor,
+        },
+        st.integers(1, 10**6),
+        st.floats(1.0, 10.0),
+        st.floats(1e-3, 1.0),
+        st.floats(0.0, 0.5),
+    ),
+    st.builds(
+        lambda w, s, d, shape, r: {
+            "type": "WarmupStableDecay",
+            "warmup_steps": w,
+            "stable_steps": s,
+            "decay_steps": d,
+            "decay_shape": shape,
+            "min_lr_ratio": r,
+        },
+        st.integers(0, 10**6),
+        st.integers(0, 10**6),
+        st.integers(0, 10**6),
+        st.sampled_from(["linear", "cosine", "sqrt"]),
+        st.floats(0.0, 1.0),
+    ),
+    st.builds(
+        lambda w, tau: {"type": "InverseSqrt", "warmup_steps": w, "timescale": tau},
+        st.integers(0, 10**6),
+        st.one_of(st.none(), st.integers(1, 10**6)),
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(spec=beyond_specs, step=st.one_of(st.integers(0, 10**4), st.integers(0, 10**15)))
+def test_values_stay_within_zero_and_the_base(spec: dict[str, Any], step: int) -> None:
+    lr = value({**spec, "base_lr": 0.5}, step)
+    assert math.isfinite(lr) and 0.0 <= lr <= 0.5 * (1 + 1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    warm=st.integers(1, 500),
+    stable=st.integers(0, 500),
+    decay_steps=st.integers(1, 500),
+    shape=st.sampled_from(["linear", "cosine", "sqrt"]),
+    ratio=st.floats(0.0, 1.0),
+)
+def test_warmup_stable_decay_joins_are_continuous(
+    warm: int, stable: int, decay_steps: int, shape: str, ratio: float
+) -> None:
+    spec = {
+        "type": "WarmupStableDecay",
+        "warmup_steps": warm,
+        "stable_steps": stable,
+        "decay_steps": decay_steps,
+        "decay_shape": shape,
+        "min_lr_ratio": ratio,
+        "base_lr": 1.0,
+    }
+    end = warm + stable + decay_steps
+    values = curve(spec, end + 2)
+    steepest_decay = {
+        "linear": (1 - ratio) / decay_steps,
+        "cosine": (1 - ratio) * math.pi / 2 / decay_steps,
+        "sqrt": (1 - ratio) * math.sqrt(1 / decay_steps),
+    }[shape]
+    for join in (warm, warm + stable, end):
+        jump = abs(values[join] - values[join - 1])
+        assert jump <= max(1 / warm, steepest_decay) + 1e-12
+    assert values[warm] == 1.0 and values[end] == pytest.approx(ratio)

@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 import pytest
-
 from lrhub_service.engine import MetricState, Segment, build_schedule, parse_spec
 from lrhub_service.engine.specs.custom import MULTIPLICATIVE_MAX_STEP
 
@@ -61,8 +60,11 @@ def cost(sched, step: int, repeat: int = 300) -> float:
     [
         {"type": "CosineAnnealingWarmRestarts", "T_0": 1, "T_mult": 2},
         {"type": "MultiStepLR", "milestones": list(range(0, 10**6, 7))},
-        {"type": "SequentialLR", "milestones": list(range(1, 200)),
-         "schedulers": [{"type": "StepLR", "step_size": 3}] * 200},
+        {
+            "type": "SequentialLR",
+            "milestones": list(range(1, 200)),
+            "schedulers": [{"type": "StepLR", "step_size": 3}] * 200,
+        },
         {"type": "MultiplicativeLR", "lr_lambda": "1 - 1e-7 * (step % 3)"},
     ],
     ids=["restarts-log", "multistep-bisect", "sequential-bisect", "multiplicative-held"],
@@ -86,7 +88,11 @@ def test_step_dependent_multiplicative_holds_after_its_limit() -> None:
 
 
 def test_a_full_window_of_many_groups_is_fast() -> None:
-    spec = {"type": "OneCycleLR", "max_lr": [0.1 * (g + 1) for g in range(10)], "total_steps": 10**6}
+    spec = {
+        "type": "OneCycleLR",
+        "max_lr": [0.1 * (g + 1) for g in range(10)],
+        "total_steps": 10**6,
+    }
     sched = sched_of(spec, [0.1] * 10)
     start = time.perf_counter()
     lrs, moms = sched.window(10**5, 4096, STATE)

@@ -379,3 +379,15 @@ def test_round_trip_against_python(tree: Tree, x: float) -> None:
             expression(x)
         return
     assert expression(x) == expected
+
+
+def test_error_is_a_spec_error_with_one_entry() -> None:
+    from lrhub_service.engine import SpecError
+
+    error = refused("x + os")
+    assert isinstance(error, SpecError)
+    assert error.errors == [
+        {"loc": LOC, "msg": "unknown name 'os' (use step, epoch or x) at column 5"}
+    ]
+    with pytest.raises(ExpressionError, match="too large"):
+        compile_expression("x", loc=LOC)(10**400)

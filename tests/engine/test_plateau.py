@@ -7,9 +7,8 @@ import random
 from typing import Any
 
 import pytest
-from torch_reference import assert_close, torch_values
-
 from lrhub_service.engine import MetricState, Report, Segment, build_schedule, parse_spec
+from torch_reference import assert_close, torch_values
 
 
 def metric_series(seed: int, steps: int, *, sign: float = 1.0, scale: float = 1.0) -> list[float]:
@@ -40,7 +39,11 @@ CASES = [
     ("abs", {"patience": 2, "threshold": 0.05, "threshold_mode": "abs"}, {}),
     ("rel-big", {"patience": 1, "threshold": 0.1, "factor": 0.7}, {}),
     ("max", {"mode": "max", "patience": 2, "factor": 0.5}, {"sign": -1.0}),
-    ("max-abs", {"mode": "max", "threshold_mode": "abs", "threshold": 0.02, "patience": 2}, {"sign": -1.0}),
+    (
+        "max-abs",
+        {"mode": "max", "threshold_mode": "abs", "threshold": 0.02, "patience": 2},
+        {"sign": -1.0},
+    ),
     ("negative-min", {"patience": 2, "factor": 0.5}, {"sign": -1.0, "scale": 0.5}),
     ("min-lr-list", {"patience": 1, "factor": 0.3, "min_lr": [0.004, 0.0001]}, {}),
     ("min-lr-scalar", {"patience": 0, "factor": 0.5, "min_lr": 0.01}, {}),
@@ -48,7 +51,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("params", "series"), [(p, s) for _, p, s in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("params", "series"), [(p, s) for _, p, s in CASES], ids=[c[0] for c in CASES]
+)
 def test_plateau_matches_torch(params: dict[str, Any], series: dict[str, float]) -> None:
     spec = {"type": "ReduceLROnPlateau", **params}
     metrics = metric_series(7, 160, **series)
@@ -146,7 +151,6 @@ def test_plateau_chained_with_exponential_decay_reduces_the_running_product() ->
 
 def test_torch_refuses_what_we_compose() -> None:
     import torch
-
     from torch_reference import make_optimizer, make_scheduler
 
     opt = make_optimizer([0.1])

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from lrhub_service.engine import MetricState, Report, Segment, build_schedule, parse_spec
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -33,7 +33,9 @@ leaves = st.one_of(
         st.integers(0, 50),
     ),
     st.builds(lambda g: {"type": "ExponentialLR", "gamma": g}, factor),
-    st.builds(lambda t, p: {"type": "PolynomialLR", "total_iters": t, "power": p}, small, st.floats(0, 3)),
+    st.builds(
+        lambda t, p: {"type": "PolynomialLR", "total_iters": t, "power": p}, small, st.floats(0, 3)
+    ),
     st.builds(
         lambda t, e, p: {"type": "CosineAnnealingLR", "T_max": t, "eta_min": e, "periodic": p},
         small,
@@ -53,7 +55,11 @@ leaves = st.one_of(
     ),
     st.builds(
         lambda m, t, p, three: {
-            "type": "OneCycleLR", "max_lr": m, "total_steps": t, "pct_start": p, "three_phase": three
+            "type": "OneCycleLR",
+            "max_lr": m,
+            "total_steps": t,
+            "pct_start": p,
+            "three_phase": three,
         },
         lr,
         st.integers(1, 200),
@@ -151,7 +157,7 @@ def test_smooth_schedules_move_by_bounded_steps(base, t, eta, a, b) -> None:
         (lin, base * abs(b - a) / t),
     ]:
         lrs = sched.window(0, 2 * t + 2, state)[0][0]
-        assert max(abs(x - y) for x, y in zip(lrs, lrs[1:], strict=False)) <= bound * (1 + 1e-9) + 1e-15
+        assert max(abs(x - y) for x, y in itertools.pairwise(lrs)) <= bound * (1 + 1e-9) + 1e-15
 
 
 @SETTINGS

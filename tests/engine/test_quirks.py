@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 import torch
-from torch_reference import make_optimizer, make_scheduler, torch_values
-
 from lrhub_service.engine import Segment, build_schedule, parse_spec
+from torch_reference import make_optimizer, make_scheduler, torch_values
 
 
 def lrs_of(spec: dict[str, Any], steps: int, base_lrs=(0.1,), base_momentums=None) -> Any:
@@ -30,7 +29,7 @@ def test_cosine_holds_eta_min_after_t_max_where_torch_rises_again() -> None:
 
 def test_one_cycle_holds_its_final_value_where_torch_overshoots_then_raises() -> None:
     spec = {"type": "OneCycleLR", "max_lr": 0.5, "total_steps": 20}
-    sched, (lrs, moms) = lrs_of(spec, 30)
+    _sched, (lrs, moms) = lrs_of(spec, 30)
     assert lrs[0][19:] == [lrs[0][19]] * 11
     assert lrs[0][19] == pytest.approx(0.5 / 25 / 1e4)
     assert moms is not None and moms[0][19:] == [0.95] * 11
@@ -90,7 +89,11 @@ def test_constant_factor_zero_gives_zero_then_base_where_torch_divides_by_zero()
     ("spec", "ours", "theirs"),
     [
         ({"type": "ConstantLR", "factor": 0.5, "total_iters": 0}, 0.1, 0.05),
-        ({"type": "LinearLR", "start_factor": 0.5, "end_factor": 0.8, "total_iters": 0}, 0.08, 0.05),
+        (
+            {"type": "LinearLR", "start_factor": 0.5, "end_factor": 0.8, "total_iters": 0},
+            0.08,
+            0.05,
+        ),
     ],
 )
 def test_total_iters_zero_means_no_ramp(spec: dict[str, Any], ours: float, theirs: float) -> None:
@@ -120,3 +123,43 @@ def test_a_later_one_cycle_does_not_change_an_earlier_warmups_base() -> None:
 
 def test_torch_is_the_pinned_version() -> None:
     assert torch.__version__.startswith("2.13.")
+
+
+def test_one_cycle_phase_of_zero_length_jumps_to_its_end() -> None:
+    spec = {"type": "OneCycleLR", "max_lr": 1.0, "total_steps": 10, "pct_start": 0.1}
+    _, (lrs, moms) = lrs_of(spec, 10)
+    assert lrs[0][0] == 1.0 and moms is not None and moms[0][0] == 0.85
+    assert lrs[0][9] == pytest.approx(1.0 / 25 / 1e4)
+    with pytest.raises(ZeroDivisionError):
+        torch_values(spec, [0.1], 3)
+
+
+def test_multiplicative_after_a_milestone_restarts_from_its_base() -> None:
+    spec = {
+        "type": "SequentialLR",
+        "schedulers": [
+            {"type": "ConstantLR", "factor": 0.5, "total_iters": 10},
+            {"type": "MultiplicativeLR", "lr_lambda": "0.9"},
+        ],
+        "milestones": [3],
+    }
+    _, (lrs, _) = lrs_of(spec, 6)
+    assert lrs[0] == pytest.approx([0.05, 0.05, 0.05, 0.1, 0.09, 0.081])
+    torch_lrs, _ = torch_values(spec, [0.1], 6)
+    assert torch_lrs[0][3] == pytest.approx(0.05 * 0.9)  # torch: previous lr times f(0)
+
+
+def test_a_child_without_momentum_holds_the_last_momentum_as_torch_does() -> None:
+    spec = {
+        "type": "SequentialLR",
+        "schedulers": [
+            {"type": "OneCycleLR", "max_lr": 0.5, "total_steps": 30, "max_momentum": 0.97},
+            {"type": "StepLR", "step_size": 5},
+        ],
+        "milestones": [12],  # switch in mid-cycle, where the momentum is not at a bound
+    }
+    sched, (_, moms) = lrs_of(spec, 25)
+    assert sched.has_momentum and moms is not None
+    _, torch_moms = torch_values(spec, [0.1], 25)
+    assert moms[0] == pytest.approx(torch_moms[0], rel=1e-9)
+    assert moms[0][12:] == [moms[0][11]] * 13

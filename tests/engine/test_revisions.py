@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from lrhub_service.engine import MetricState, Report, Segment, SpecError, build_schedule, parse_spec
 
 STEP = parse_spec({"type": "StepLR", "step_size": 10, "gamma": 0.5})
@@ -58,7 +57,11 @@ def test_plateau_in_a_revision_counts_only_its_own_reports() -> None:
         state = sched.fold(state, Report(s, {"loss": 1.0}))
     assert sched.values(11, state).lrs == (1.0,)
     state = sched.fold(state, Report(11, {"loss": 1.0}))
-    state = sched.fold(state, Report(12, {"loss": 1.0}))
+    new = sched.fold(state, Report(12, {"loss": 1.0}))
+    assert sched.decision(state, new) == {
+        "kind": "plateau", "factor": 0.5, "step": 12, "reductions": [1]
+    }  # fmt: skip
+    state = new
     assert sched.values(12, state).lrs == (0.5,)
     assert sched.values(9, state).lrs == (1.0,)
 

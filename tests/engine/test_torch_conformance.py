@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from torch_reference import assert_close, torch_values
-
 from lrhub_service.engine import Segment, build_schedule, parse_spec
+from torch_reference import assert_close, torch_values
 
 LIN = {"type": "LinearLR", "start_factor": 0.1, "total_iters": 4}
 COS = {"type": "CosineAnnealingLR", "T_max": 12, "eta_min": 0.001}
@@ -39,18 +38,34 @@ GRID: list[tuple[str, dict[str, Any], int]] = [
     ),
     ("lambda", {"type": "LambdaLR", "lr_lambda": "0.95 ** epoch"}, 50),
     ("lambda-step", {"type": "LambdaLR", "lr_lambda": "1 / (1 + step // 4)"}, 50),
-    ("lambda-cond", {"type": "LambdaLR", "lr_lambda": "step / 5 if step < 5 else 0.5 ** (step - 5)"}, 40),
+    (
+        "lambda-cond",
+        {"type": "LambdaLR", "lr_lambda": "step / 5 if step < 5 else 0.5 ** (step - 5)"},
+        40,
+    ),
     ("multiplicative", {"type": "MultiplicativeLR", "lr_lambda": "0.97"}, 60),
     ("multiplicative-step", {"type": "MultiplicativeLR", "lr_lambda": "1 - 0.01 * (step % 5)"}, 80),
     ("cyclic", {"type": "CyclicLR", "base_lr": 0.01, "max_lr": 0.1, "step_size_up": 4}, 40),
     (
         "cyclic-asym",
-        {"type": "CyclicLR", "base_lr": 0.01, "max_lr": 0.1, "step_size_up": 3, "step_size_down": 7},
+        {
+            "type": "CyclicLR",
+            "base_lr": 0.01,
+            "max_lr": 0.1,
+            "step_size_up": 3,
+            "step_size_down": 7,
+        },
         50,
     ),
     (
         "cyclic-tri2",
-        {"type": "CyclicLR", "base_lr": 0.001, "max_lr": 0.1, "step_size_up": 3, "mode": "triangular2"},
+        {
+            "type": "CyclicLR",
+            "base_lr": 0.001,
+            "max_lr": 0.1,
+            "step_size_up": 3,
+            "mode": "triangular2",
+        },
         60,
     ),
     (
@@ -91,7 +106,13 @@ GRID: list[tuple[str, dict[str, Any], int]] = [
     ),
     (
         "cyclic-nomomentum",
-        {"type": "CyclicLR", "base_lr": 0.01, "max_lr": 0.1, "step_size_up": 4, "cycle_momentum": False},
+        {
+            "type": "CyclicLR",
+            "base_lr": 0.01,
+            "max_lr": 0.1,
+            "step_size_up": 4,
+            "cycle_momentum": False,
+        },
         30,
     ),
     ("onecycle", {"type": "OneCycleLR", "max_lr": 0.5, "total_steps": 50}, 50),
@@ -119,7 +140,13 @@ GRID: list[tuple[str, dict[str, Any], int]] = [
     ),
     (
         "onecycle-epochs",
-        {"type": "OneCycleLR", "max_lr": 0.2, "epochs": 3, "steps_per_epoch": 7, "div_factor": 10.0},
+        {
+            "type": "OneCycleLR",
+            "max_lr": 0.2,
+            "epochs": 3,
+            "steps_per_epoch": 7,
+            "div_factor": 10.0,
+        },
         21,
     ),
     (
@@ -208,7 +235,9 @@ def ours(spec: dict[str, Any], base_lrs: list[float], steps: int, base_momentums
 
 
 @pytest.mark.parametrize("groups", list(GROUPS))
-@pytest.mark.parametrize(("spec", "steps"), [(s, n) for _, s, n in GRID], ids=[i for i, _, _ in GRID])
+@pytest.mark.parametrize(
+    ("spec", "steps"), [(s, n) for _, s, n in GRID], ids=[i for i, _, _ in GRID]
+)
 def test_lrs_and_momentums_match_torch(spec: dict[str, Any], steps: int, groups: str) -> None:
     base_lrs = GROUPS[groups]
     sched, (lrs, moms) = ours(spec, base_lrs, steps, [0.9] * len(base_lrs))
@@ -224,7 +253,13 @@ def test_lrs_and_momentums_match_torch(spec: dict[str, Any], steps: int, groups:
 @pytest.mark.parametrize(
     "spec",
     [
-        {"type": "CyclicLR", "max_lr": 0.2, "step_size_up": 3, "base_momentum": 0.7, "max_momentum": 0.95},
+        {
+            "type": "CyclicLR",
+            "max_lr": 0.2,
+            "step_size_up": 3,
+            "base_momentum": 0.7,
+            "max_momentum": 0.95,
+        },
         {"type": "OneCycleLR", "max_lr": 0.3, "total_steps": 25, "three_phase": True},
     ],
 )
@@ -238,10 +273,21 @@ def test_adam_betas_follow_the_cycled_momentum(spec: dict[str, Any]) -> None:
 
 
 PER_GROUP = [
-    {"type": "CyclicLR", "base_lr": [0.01, 0.001], "max_lr": [0.1, 0.05], "step_size_up": 3,
-     "base_momentum": [0.8, 0.7], "max_momentum": [0.9, 0.95]},
-    {"type": "OneCycleLR", "max_lr": [0.5, 0.05], "total_steps": 30,
-     "base_momentum": [0.85, 0.6], "max_momentum": [0.95, 0.9]},
+    {
+        "type": "CyclicLR",
+        "base_lr": [0.01, 0.001],
+        "max_lr": [0.1, 0.05],
+        "step_size_up": 3,
+        "base_momentum": [0.8, 0.7],
+        "max_momentum": [0.9, 0.95],
+    },
+    {
+        "type": "OneCycleLR",
+        "max_lr": [0.5, 0.05],
+        "total_steps": 30,
+        "base_momentum": [0.85, 0.6],
+        "max_momentum": [0.95, 0.9],
+    },
     {"type": "LambdaLR", "lr_lambda": ["0.9 ** step", "1 / (step + 1)"]},
     {"type": "MultiplicativeLR", "lr_lambda": ["0.9", "0.99 if step % 2 else 1"]},
     {"type": "StepLR", "step_size": 2, "base_lr": [0.5, 0.25]},

@@ -6,7 +6,6 @@ import math
 from typing import Any
 
 import pytest
-
 from lrhub_service.engine import (
     Segment,
     SpecError,
@@ -37,7 +36,11 @@ REFUSED = [
     ({"type": "StepLR", "step_size": 2, "base_lr": [0.1, -1]}, "base_lr[1]", "must be >= 0"),
     ({"type": "StepLR", "step_size": 2, "base_lr": []}, "base_lr", "at least 1"),
     ({"type": "StepLR", "step_size": 2, "base_lr": "0.1x"}, "base_lr", "must be a number"),
-    ({"type": "StepLR", "step_size": 2, "stepsize": 3}, "stepsize", "StepLR takes: base_lr, step_size, gamma"),
+    (
+        {"type": "StepLR", "step_size": 2, "stepsize": 3},
+        "stepsize",
+        "StepLR takes: base_lr, step_size, gamma",
+    ),
     ({"type": "MultiStepLR", "milestones": [3, -1]}, "milestones[1]", "must be >= 0"),
     ({"type": "ConstantLR", "factor": 1.5}, "factor", "must be <= 1"),
     ({"type": "LinearLR", "start_factor": 0}, "start_factor", "must be > 0"),
@@ -53,22 +56,48 @@ REFUSED = [
     ({"type": "CyclicLR", "max_lr": 0.1, "mode": "sine"}, "mode", "triangular"),
     ({"type": "CyclicLR", "max_lr": 0.1, "scale_fn": "x +"}, "scale_fn", "column"),
     ({"type": "OneCycleLR", "max_lr": 0.1}, "total_steps", "epochs and steps_per_epoch"),
-    ({"type": "OneCycleLR", "max_lr": 0.1, "total_steps": 10, "pct_start": 1.5}, "pct_start", "<= 1"),
-    ({"type": "OneCycleLR", "max_lr": 0.1, "total_steps": 10, "base_lr": 0.1}, "base_lr", "not used"),
-    ({"type": "OneCycleLR", "max_lr": 0.1, "total_steps": 10, "anneal_strategy": "x"}, "anneal_strategy", "cos"),
+    (
+        {"type": "OneCycleLR", "max_lr": 0.1, "total_steps": 10, "pct_start": 1.5},
+        "pct_start",
+        "<= 1",
+    ),
+    (
+        {"type": "OneCycleLR", "max_lr": 0.1, "total_steps": 10, "base_lr": 0.1},
+        "base_lr",
+        "not used",
+    ),
+    (
+        {"type": "OneCycleLR", "max_lr": 0.1, "total_steps": 10, "anneal_strategy": "x"},
+        "anneal_strategy",
+        "cos",
+    ),
     ({"type": "ReduceLROnPlateau", "factor": 1.0}, "factor", "must be < 1"),
     ({"type": "ReduceLROnPlateau", "mode": "up"}, "mode", "min"),
     ({"type": "ReduceLROnPlateau", "threshold_mode": "x"}, "threshold_mode", "rel"),
     ({"type": "ReduceLROnPlateau", "min_lr": [0.1, math.nan]}, "min_lr[1]", "finite"),
     ({"type": "LambdaLR", "lr_lambda": "import os"}, "lr_lambda", ""),
     ({"type": "LambdaLR", "lr_lambda": ["step", "step +* 2"]}, "lr_lambda[1]", "column"),
-    ({"type": "SequentialLR", "schedulers": [COS, {**COS, "T_max": 0}], "milestones": [3]},
-     "schedulers[1].T_max", "must be > 0"),
-    ({"type": "SequentialLR", "schedulers": [COS, COS], "milestones": []}, "milestones", "expected 1"),
-    ({"type": "SequentialLR", "schedulers": [COS, COS, COS], "milestones": [5, 2]},
-     "milestones[1]", "increasing"),
+    (
+        {"type": "SequentialLR", "schedulers": [COS, {**COS, "T_max": 0}], "milestones": [3]},
+        "schedulers[1].T_max",
+        "must be > 0",
+    ),
+    (
+        {"type": "SequentialLR", "schedulers": [COS, COS], "milestones": []},
+        "milestones",
+        "expected 1",
+    ),
+    (
+        {"type": "SequentialLR", "schedulers": [COS, COS, COS], "milestones": [5, 2]},
+        "milestones[1]",
+        "increasing",
+    ),
     ({"type": "SequentialLR", "schedulers": [], "milestones": []}, "schedulers", "at least 1"),
-    ({"type": "ChainedScheduler", "schedulers": [COS, {"type": "Nope"}]}, "schedulers[1].type", "StepLR"),
+    (
+        {"type": "ChainedScheduler", "schedulers": [COS, {"type": "Nope"}]},
+        "schedulers[1].type",
+        "StepLR",
+    ),
     ({"type": "Cosine"}, "type", "unknown type 'Cosine'; valid types: LambdaLR"),
     ({"T_max": 3}, "type", 'missing "type"'),
     ([1, 2], "", "object"),
@@ -113,7 +142,6 @@ def test_nesting_is_limited_to_eight_levels() -> None:
 
 def test_torch_construction_errors_become_validation_errors() -> None:
     import torch
-
     from torch_reference import make_optimizer, make_scheduler
 
     for data in [{"type": "ConstantLR", "factor": 1.5}, {"type": "LinearLR", "start_factor": 0}]:
@@ -127,14 +155,31 @@ def test_torch_construction_errors_become_validation_errors() -> None:
     ("spec", "base_lrs", "loc", "msg"),
     [
         ({"type": "StepLR", "step_size": 1}, None, "base_lr", "base_lr missing"),
-        ({"type": "LambdaLR", "lr_lambda": ["1", "2"], "base_lr": 0.1}, [0.1], "lr_lambda", "expected 1"),
+        (
+            {"type": "LambdaLR", "lr_lambda": ["1", "2"], "base_lr": 0.1},
+            [0.1],
+            "lr_lambda",
+            "expected 1",
+        ),
         ({"type": "ReduceLROnPlateau", "min_lr": [0, 0]}, [0.1], "min_lr", "expected 1"),
         ({"type": "CyclicLR", "max_lr": [0.1, 0.2, 0.3]}, [0.1, 0.2], "max_lr", "expected 2"),
         ({"type": "StepLR", "step_size": 1, "base_lr": [1, 2]}, [0.1], "base_lr", "expected 1"),
-        ({"type": "SequentialLR", "milestones": [2],
-          "schedulers": [COS, {"type": "LambdaLR", "lr_lambda": "log(step - 1)"}]},
-         [0.1], "schedulers[1].lr_lambda", "domain"),
-        ({"type": "OneCycleLR", "max_lr": 0.1, "epochs": 3}, None, "steps_per_epoch", "give total_steps"),
+        (
+            {
+                "type": "SequentialLR",
+                "milestones": [2],
+                "schedulers": [COS, {"type": "LambdaLR", "lr_lambda": "log(step - 1)"}],
+            },
+            [0.1],
+            "schedulers[1].lr_lambda",
+            "domain",
+        ),
+        (
+            {"type": "OneCycleLR", "max_lr": 0.1, "epochs": 3},
+            None,
+            "steps_per_epoch",
+            "give total_steps",
+        ),
     ],
 )
 def test_build_refuses_what_only_the_groups_reveal(
@@ -168,3 +213,29 @@ def test_canonical_json_fills_defaults_and_is_stable() -> None:
     assert canonical_json(parse_spec(canonical_json(parse_spec(nested(3))))) == canonical_json(
         parse_spec(nested(3))
     )
+
+
+def test_the_engine_imports_no_web_database_or_torch_module() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lrhub_service.engine as e; e.parse_spec({'type': 'StepLR', 'step_size': 1});"
+        "bad = [m for m in ('torch', 'fastapi', 'sqlalchemy', 'starlette') if m in sys.modules];"
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""
+
+
+def test_an_expression_failing_at_some_step_is_a_spec_error_naming_the_field() -> None:
+    spec = parse_spec({"type": "LambdaLR", "lr_lambda": "sqrt(10 - step)", "base_lr": 1.0})
+    sched = build_schedule([Segment(0, spec)])
+    state = sched.initial_state()
+    assert sched.values(10, state).lrs == (0.0,)
+    for call in (lambda: sched.values(11, state), lambda: sched.window(0, 20, state)):
+        with pytest.raises(SpecError) as info:
+            call()
+        assert info.value.errors[0]["loc"] == "lr_lambda"
+        assert "x = 11" in info.value.errors[0]["msg"]

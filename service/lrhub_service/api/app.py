@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from importlib import metadata
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import metadata
 
 from fastapi import FastAPI
 

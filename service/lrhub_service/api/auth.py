@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Annotated, ClassVar
+
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from lrhub_service.errors import ServiceError
 from lrhub_service.tokens import Principal, TokenStore
 
-bearer = HTTPBearer(auto_error=False, description="a token from LRHUB_TOKENS or `lrhub tokens create`")
+bearer = HTTPBearer(
+    auto_error=False, description="a token from LRHUB_TOKENS or `lrhub tokens create`"
+)
 
 
 class Unauthorized(ServiceError):
     status = 401
     kind = "unauthorized"
     title = "Authentication required"
-    headers = {"WWW-Authenticate": "Bearer"}
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
 
 
 class Forbidden(ServiceError):
@@ -37,18 +41,20 @@ async def _principal(
         )
     principal = await store.verify(credentials.credentials)
     if principal is None:
-        raise Unauthorized("the bearer token is not valid (unknown or revoked)", loc="Authorization")
+        raise Unauthorized(
+            "the bearer token is not valid (unknown or revoked)", loc="Authorization"
+        )
     return principal
 
 
 async def require_read(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Principal | None:
     return await _principal(request, credentials)
 
 
 async def require_write(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Principal | None:
     principal = await _principal(request, credentials)
     if principal is not None and not principal.allows("write"):

@@ -122,7 +122,9 @@ async def on_spec_error(_request: Request, exc: SpecError) -> Response:
 
 
 async def on_expression_error(_request: Request, exc: ExpressionError) -> Response:
-    return problem(422, f"the schedule cannot be evaluated: {exc}", [{"loc": exc.loc, "msg": exc.reason}])
+    return problem(
+        422, f"the schedule cannot be evaluated: {exc}", [{"loc": exc.loc, "msg": exc.reason}]
+    )
 
 
 async def on_arithmetic(_request: Request, exc: ArithmeticError) -> Response:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 MAX_STEP = 2**62
 MAX_GROUPS = 10_000
@@ -20,8 +27,15 @@ RunName = Annotated[
 MetricName = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_./:-]+$")
 ]
-NON_FINITE = {"nan": math.nan, "infinity": math.inf, "+infinity": math.inf, "-infinity": -math.inf,
-              "inf": math.inf, "+inf": math.inf, "-inf": -math.inf}
+NON_FINITE = {
+    "nan": math.nan,
+    "infinity": math.inf,
+    "+infinity": math.inf,
+    "-infinity": -math.inf,
+    "inf": math.inf,
+    "+inf": math.inf,
+    "-inf": -math.inf,
+}
 
 
 class Strict(BaseModel):
@@ -81,12 +95,12 @@ def _metric(value: Any) -> float:
     if value is None:
         return math.nan
     if isinstance(value, bool):
-        raise ValueError("must be a number, null, or \"NaN\"/\"Infinity\"/\"-Infinity\"")
+        raise ValueError('must be a number, null, or "NaN"/"Infinity"/"-Infinity"')
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str) and value.strip().lower() in NON_FINITE:
         return NON_FINITE[value.strip().lower()]
-    raise ValueError("must be a number, null, or \"NaN\"/\"Infinity\"/\"-Infinity\"")
+    raise ValueError('must be a number, null, or "NaN"/"Infinity"/"-Infinity"')
 
 
 MetricValue = Annotated[float, Field(allow_inf_nan=True), BeforeValidator(_metric)]

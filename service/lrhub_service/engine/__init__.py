@@ -3,9 +3,10 @@
 No FastAPI, SQLAlchemy or torch here; see docs/contracts.md (Engine) and docs/schedules.md.
 """
 
+from .build import Segment, build_schedule
 from .errors import SpecError
 from .parse import canonical_json, parse_spec, type_names
-from .schedule import Schedule, Segment, Values, build_schedule
+from .schedule import Schedule, Values
 from .state import MetricState, Report
 
 __all__ = [

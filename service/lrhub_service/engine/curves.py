@@ -2,8 +2,9 @@
 
 Every builder returns a ``Curve`` (``step -> value``) that costs O(1) whatever the
 step. Most are factors of the base lr (``lr = base * factor(step)``, as torch computes
-them), so a window computes one column and scales it per group. Arithmetic follows torch's closed forms operation by operation,
-so values agree with torch's to the last few bits.
+them), so a window computes one column and scales it per group. The arithmetic
+follows torch's closed forms operation by operation, so values agree with torch's to
+the last few bits.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ Curve = Callable[[int], float]
 
 def power(base: float, exponent: float) -> float:
     """``base ** exponent``, giving inf instead of raising OverflowError."""
+    if base > 1.0 and exponent > 64 and exponent * math.log(base) > 709.0:
+        return math.inf
     try:
         return base**exponent
     except OverflowError:
@@ -76,18 +79,21 @@ def cosine(base: float, t_max: int, eta_min: float, periodic: bool) -> Curve:
 
 
 def restart_position(step: int, t_0: int, t_mult: int) -> tuple[int, int]:
-    """``(T_cur, T_i)`` of SGDR at ``step``, in exact integer arithmetic (O(log step)).
+    """``(T_cur, T_i)`` of SGDR at ``step``, in exact integer arithmetic.
 
     torch's ``step(epoch)`` uses a float logarithm, which can land in the wrong cycle at
     a restart boundary; the per-step recursion (and this function) does not.
     """
     if t_mult == 1:
         return step % t_0, t_0
-    start, length = 0, t_0
-    while step >= start + length:
-        start += length
-        length *= t_mult
-    return step - start, length
+    # cycle n starts at t_0 * (t_mult**n - 1) / (t_mult - 1): guess n with a float log,
+    # then correct it exactly with integers
+    n = int(math.log(step * (t_mult - 1) / t_0 + 1, t_mult))
+    while n > 0 and t_0 * (t_mult**n - 1) // (t_mult - 1) > step:
+        n -= 1
+    while t_0 * (t_mult ** (n + 1) - 1) // (t_mult - 1) <= step:
+        n += 1
+    return step - t_0 * (t_mult**n - 1) // (t_mult - 1), t_0 * t_mult**n
 
 
 def cosine_restarts(base: float, t_0: int, t_mult: int, eta_min: float) -> Curve:

@@ -16,6 +16,8 @@ import operator
 from collections.abc import Callable
 from typing import NoReturn
 
+from .errors import SpecError
+
 MAX_SOURCE_CHARS = 500
 MAX_DEPTH = 32
 MAX_LITERAL = 1e18
@@ -26,15 +28,19 @@ REFUSED_CONSTANTS = {"inf", "nan", "infinity", "NaN", "Inf"}
 Node = Callable[[float], float]
 
 
-class ExpressionError(ValueError):
-    """A refused or failing expression: ``.loc`` (field path), ``.msg``, ``.position``."""
+class ExpressionError(SpecError):
+    """A refused or failing expression: ``.loc`` (field path), ``.msg``, ``.position``.
+
+    A :class:`SpecError` (so a ValueError) with one entry, ``{"loc", "msg": reason}``,
+    so an expression failing during evaluation reaches clients as a 4xx naming the field.
+    """
 
     def __init__(self, loc: str, msg: str, position: int | None = None, source: str = "") -> None:
         self.loc = loc
         self.msg = msg
         self.position = position
         self.source = source
-        super().__init__(str(self))
+        super().__init__([{"loc": loc, "msg": self.reason}])
 
     @property
     def reason(self) -> str:
@@ -80,6 +86,8 @@ class Expression:
     def __call__(self, x: float) -> float:
         try:
             result = self._fn(float(x))
+        except OverflowError:
+            raise ExpressionError(self.loc, f"x = {x!r} is too large", None, self.source) from None
         except _EvalFailure as failure:
             raise ExpressionError(
                 self.loc, f"{failure.msg} when x = {x!r}", failure.position, self.source
@@ -137,36 +145,24 @@ def _log(value: float, base: float = math.e) -> float:
     return math.log(value, base)
 
 
+UNARY_MATH = ("cos", "sin", "tan", "acos", "asin", "atan", "cosh", "sinh", "tanh", "exp")
+UNARY_MATH += ("log2", "log10", "sqrt")
 # name -> (function, minimum arguments, maximum arguments or None)
 FUNCTIONS: dict[str, tuple[Callable[..., float], int, int | None]] = {
+    **{name: (getattr(math, name), 1, 1) for name in UNARY_MATH},
     "min": (min, 2, None),
     "max": (max, 2, None),
     "abs": (abs, 1, 1),
-    "cos": (math.cos, 1, 1),
-    "sin": (math.sin, 1, 1),
-    "tan": (math.tan, 1, 1),
-    "acos": (math.acos, 1, 1),
-    "asin": (math.asin, 1, 1),
-    "atan": (math.atan, 1, 1),
-    "cosh": (math.cosh, 1, 1),
-    "sinh": (math.sinh, 1, 1),
-    "tanh": (math.tanh, 1, 1),
-    "exp": (math.exp, 1, 1),
     "log": (_log, 1, 2),
-    "log2": (math.log2, 1, 1),
-    "log10": (math.log10, 1, 1),
-    "sqrt": (math.sqrt, 1, 1),
     "floor": (lambda v: float(math.floor(v)), 1, 1),
     "ceil": (lambda v: float(math.ceil(v)), 1, 1),
 }
 
 _REFUSED_NODES: dict[type[ast.AST], str] = {
+    **dict.fromkeys((ast.ListComp, ast.SetComp, ast.DictComp), "comprehensions are not allowed"),
     ast.Attribute: "attribute access is not allowed",
     ast.Subscript: "subscripts are not allowed",
     ast.Lambda: "lambda is not allowed",
-    ast.ListComp: "comprehensions are not allowed",
-    ast.SetComp: "comprehensions are not allowed",
-    ast.DictComp: "comprehensions are not allowed",
     ast.GeneratorExp: "generator expressions are not allowed",
     ast.JoinedStr: "f-strings are not allowed",
     ast.NamedExpr: "assignment expressions (:=) are not allowed",
@@ -175,7 +171,6 @@ _REFUSED_NODES: dict[type[ast.AST], str] = {
     ast.Set: "sets are not allowed",
     ast.Dict: "dicts are not allowed",
     ast.Starred: "starred arguments are not allowed",
-    ast.Await: "await is not allowed",
 }
 
 

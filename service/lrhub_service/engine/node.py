@@ -72,7 +72,10 @@ class RoutedHook:
         return self.inner.fold(record, step - self.offset, metrics, state)
 
     def decision(self, old: Any, new: Any) -> dict[str, Any] | None:
-        return self.inner.decision(old, new)
+        found = self.inner.decision(old, new)
+        if found is not None and isinstance(found.get("step"), int):
+            found = {**found, "step": found["step"] + self.offset}  # back to the outer clock
+        return found
 
 
 @dataclass(frozen=True)

@@ -85,8 +85,8 @@ def _convert(error: Any) -> dict[str, str] | None:
     loc, model = "", None
     parts = list(error["loc"])
     for i, part in enumerate(parts):
-        if isinstance(part, str) and part in models and (i == 0 or isinstance(parts[i - 1], int)):
-            model = models[part]  # discriminated unions put the tag in the path
+        if isinstance(part, str) and part in models:
+            model = models[part]  # discriminated unions put the tag (a class name) in the path
             continue
         if isinstance(part, str) and ("[" in part or "-" in part or part in _SCALARS):
             if _other_branch(error, part, i == len(parts) - 1):

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
+
+
+def freeze(value: Any) -> Any:
+    """A read-only copy of plain JSON: dicts become mapping proxies, lists tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({str(k): freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Plain JSON again (dicts and lists) from a frozen value."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -21,14 +39,18 @@ class Report:
 class MetricState:
     """What the reports so far decided: one plain-JSON record per metric-driven node.
 
-    Node records are never mutated: every fold builds new ones, so a state can be
-    kept, compared and rewound freely.
+    Node records are frozen (read-only mappings and tuples; every fold builds new
+    ones), so a state can be kept, shared, compared and rewound freely.
     """
 
     nodes: Mapping[str, Any] = field(default_factory=dict)
     stopped: bool = False
     diverged: bool = False
     reports: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.nodes, MappingProxyType):
+            object.__setattr__(self, "nodes", freeze(self.nodes))
 
     def node(self, key: str) -> Any:
         """The record of node ``key``, or None before its first report."""
@@ -43,7 +65,7 @@ class MetricState:
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (for storage and caches); ``from_json`` reverses it."""
         return {
-            "nodes": copy.deepcopy(dict(self.nodes)),
+            "nodes": thaw(self.nodes),
             "stopped": self.stopped,
             "diverged": self.diverged,
             "reports": self.reports,
@@ -52,7 +74,7 @@ class MetricState:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> MetricState:
         """Rebuild a state written by ``to_json`` (also accepts a JSON string's parse)."""
-        nodes = json.loads(json.dumps(dict(data.get("nodes", {}))))
+        nodes = json.loads(json.dumps(dict(data.get("nodes", {}))))  # a deep, checked copy
         return cls(
             nodes=nodes,
             stopped=bool(data.get("stopped", False)),

@@ -1,4 +1,4 @@
-"""``GET /v1/runs/{id}/lr-finder``: a range test's curve and suggestions."""
+"""``GET /v1/runs/{id}/lr-finder``: a range test's curve, stop and suggestions."""
 
 from __future__ import annotations
 
@@ -19,11 +19,14 @@ router = APIRouter(prefix="/v1", tags=["lr-finder"], dependencies=[Depends(requi
 async def lr_finder(
     request: Request,
     run_id: RunId,
-    metric: Annotated[str, Query(min_length=1, max_length=100)] = "loss",
+    metric: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     group: Annotated[int, Query(ge=0, le=10_000)] = 0,
-    smoothing: Annotated[float, Query(ge=0, lt=1)] = 0.98,
+    smoothing: Annotated[float | None, Query(ge=0, lt=1)] = None,
 ) -> Response:
-    """Reported losses against the lr that produced them, with suggested learning rates."""
+    """Reported losses against the lr that produced them, smoothed (debiased EMA), with
+    the stop (step, reason, lr) and the suggested learning rates: ``steepest`` (also
+    ``suggested_lr``), ``valley``, ``min_div10`` and ``minimum``. ``metric`` and
+    ``smoothing`` default to the range test's own."""
     body = await use_case.lr_finder(
         hub_of(request), run_id, metric=metric, group=group, smoothing=smoothing
     )

@@ -74,7 +74,5 @@ async def list_reports(
 ) -> Response:
     """Stored reports (uncounted ones stay, for the audit trail); non-finite as strings."""
     return json_response(
-        await reports.list_reports(
-            hub_of(request), run_id, metric=metric, after=after, limit=limit
-        )
+        await reports.list_reports(hub_of(request), run_id, metric=metric, after=after, limit=limit)
     )

@@ -66,6 +66,12 @@ class BatchSizeScaling(SpecModel):
         object.__setattr__(self, "warnings", found)
         return self
 
+    def group_hint(self) -> int | None:
+        for value in (self.reference_lr, self.max_lr):
+            if isinstance(value, list):
+                return len(value)
+        return None if self.schedule is None else self.schedule.group_hint()
+
     def needs_base(self) -> bool:
         return self.reference_lr is None and super().needs_base()
 

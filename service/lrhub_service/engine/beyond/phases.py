@@ -10,7 +10,7 @@ from pydantic import Field
 
 from ..curves import Curve
 from ..node import Context, Node
-from ..specs.base import Problem, SpecModel, leaf
+from ..specs.base import Problem, SpecModel, scaled_leaf
 from .ramps import DecayShape, RampShape, decay, ramp
 
 Steps = Annotated[int, Field(ge=0)]
@@ -35,22 +35,23 @@ class WarmupStableDecay(SpecModel):
             yield (("warmup_start_factor",), "an exponential warm-up needs a start factor > 0")
 
     def compile(self, ctx: Context) -> Node:
-        return leaf(ctx, lambda base: _wsd(base, self))
+        return scaled_leaf(ctx, _wsd(self))
 
 
-def _wsd(base: float, spec: WarmupStableDecay) -> Curve:
+def _wsd(spec: WarmupStableDecay) -> Curve:
+    """The factor of the base lr at each step."""
     warm, stable_end = spec.warmup_steps, spec.warmup_steps + spec.stable_steps
     decay_end, ratio = stable_end + spec.decay_steps, spec.min_lr_ratio
 
     def curve(step: int) -> float:
         if step < warm:
-            return base * ramp(spec.warmup_start_factor, 1.0, step / warm, spec.warmup_shape)
+            return ramp(spec.warmup_start_factor, 1.0, step / warm, spec.warmup_shape)
         if step < stable_end:
-            return base
+            return 1.0
         if step < decay_end:
             progress = (step - stable_end) / spec.decay_steps
-            return base * (ratio + (1.0 - ratio) * decay(progress, spec.decay_shape))
-        return base * ratio
+            return 1.0 - (1.0 - ratio) * (1.0 - decay(progress, spec.decay_shape))
+        return ratio
 
     return curve
 
@@ -69,12 +70,9 @@ class InverseSqrt(SpecModel):
         warm = self.warmup_steps
         shift = timescale - warm
 
-        def build(base: float) -> Curve:
-            def curve(step: int) -> float:
-                if step < warm:
-                    return base * (step / warm)
-                return base / math.sqrt((step + shift) / timescale)
+        def factor(step: int) -> float:
+            if step < warm:
+                return step / warm
+            return 1.0 / math.sqrt((step + shift) / timescale)
 
-            return curve
-
-        return leaf(ctx, build)
+        return scaled_leaf(ctx, factor)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
-from ..node import Context, LrFn, Node, RoutedHook, TransformFn
+from ..node import Context, LrFn, Node, RoutedHook, TransformFn, proportional
 from ..state import MetricState
 from .base import Problem, SpecModel
 
@@ -57,6 +57,9 @@ class SequentialLR(SpecModel):
                 for g in range(ctx.num_groups)
             )
         bases = ctx.base_lrs if ctx.base_lrs is not None else kids[0].bases
+        if all(kid.unit is not None and kid.bases == bases for kid in kids):
+            unit = _switch(marks, starts, [kid.unit for kid in kids])  # type: ignore[misc]
+            return proportional(bases, unit, momentums, hooks)
         return Node(lrs=lrs, bases=bases, momentums=momentums, hooks=hooks)
 
 
@@ -119,12 +122,28 @@ class ChainedScheduler(SpecModel):
                     inputs = tuple(_chain(bases[g], kids[:i], g) for g in range(ctx.num_groups))
                     hook = hook.with_inputs(inputs)
                 hooks.append(hook)
-        lrs = tuple(_chain(bases[g], kids, g) for g in range(ctx.num_groups))
         momentums = None
         for kid in kids:
             if kid.momentums is not None:
                 momentums = kid.momentums
+        units = [kid.unit for kid in kids]
+        if all(
+            unit is not None and kid.transforms is None
+            for unit, kid in zip(units, kids, strict=True)
+        ):
+            return proportional(bases, _product(units), momentums, tuple(hooks))  # type: ignore[arg-type]
+        lrs = tuple(_chain(bases[g], kids, g) for g in range(ctx.num_groups))
         return Node(lrs=lrs, bases=bases, momentums=momentums, hooks=tuple(hooks))
+
+
+def _product(units: list[LrFn]) -> LrFn:
+    def unit(step: int, state: MetricState) -> float:
+        value = 1.0
+        for fn in units:
+            value *= fn(step, state)
+        return value
+
+    return unit
 
 
 def _chain(base: float, kids: list[Node], group: int) -> LrFn:

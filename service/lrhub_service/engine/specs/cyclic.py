@@ -9,7 +9,7 @@ from pydantic import Field
 
 from .. import curves
 from ..errors import SpecError
-from ..node import Context, LrFn, Node
+from ..node import Context, LrFn, Node, proportional
 from .base import PerGroup, Positive, Problem, SpecModel, lift
 from .custom import compile_per_group, expression_problems, probe
 
@@ -67,12 +67,17 @@ class CyclicLR(SpecModel):
 
             return value
 
-        lrs = tuple(wave(b, m, 1.0) for b, m in zip(bases, max_lrs, strict=True))
+        waves: dict[tuple[float, float, float], LrFn] = {}  # equal groups share one function
+
+        def shared(low: float, high: float, sign: float) -> LrFn:
+            return waves.setdefault((low, high, sign), wave(low, high, sign))
+
+        lrs = tuple(shared(b, m, 1.0) for b, m in zip(bases, max_lrs, strict=True))
         momentums = None
         if self.cycle_momentum:
             lows = ctx.per_group("base_momentum", self.base_momentum)
             highs = ctx.per_group("max_momentum", self.max_momentum)
-            momentums = tuple(wave(lo, hi, -1.0) for lo, hi in zip(lows, highs, strict=True))
+            momentums = tuple(shared(lo, hi, -1.0) for lo, hi in zip(lows, highs, strict=True))
         return Node(lrs=lrs, bases=bases, momentums=momentums)
 
 
@@ -119,30 +124,26 @@ class OneCycleLR(SpecModel):
         total = self._total(ctx)
         max_lrs = ctx.per_group("max_lr", self.max_lr)
         initial = tuple(m / self.div_factor for m in max_lrs)
-        minimum = tuple(i / self.final_div_factor for i in initial)
         pct = self.pct_start
         ends = [float(pct * total) - 1]
         if self.three_phase:
             ends.append(float(2 * pct * total) - 2)
         ends.append(total - 1)
         anneal = curves.anneal_cos if self.anneal_strategy == "cos" else curves.anneal_linear
-        lr_points = [
-            (initial[g], max_lrs[g], initial[g], minimum[g])
-            if self.three_phase
-            else (initial[g], max_lrs[g], minimum[g])
-            for g in range(ctx.num_groups)
-        ]
-        lrs = tuple(lift(_phased(ends, points, anneal, total)) for points in lr_points)
+        # every group's lr is its initial lr times one shared factor
+        peak, low = self.div_factor, 1.0 / self.final_div_factor
+        points = (1.0, peak, 1.0, low) if self.three_phase else (1.0, peak, low)
+        unit = lift(_phased(ends, points, anneal, total))
         momentums = None
         if self.cycle_momentum:
             lows = ctx.per_group("base_momentum", self.base_momentum)
             highs = ctx.per_group("max_momentum", self.max_momentum)
-            points = [
-                (hi, lo, hi, hi) if self.three_phase else (hi, lo, hi)
-                for lo, hi in zip(lows, highs, strict=True)
-            ]
-            momentums = tuple(lift(_phased(ends, p, anneal, total)) for p in points)
-        return Node(lrs=lrs, bases=initial, momentums=momentums)
+            shared: dict[tuple[float, float], LrFn] = {}
+            for lo, hi in zip(lows, highs, strict=True):
+                moves = (hi, lo, hi, hi) if self.three_phase else (hi, lo, hi)
+                shared.setdefault((lo, hi), lift(_phased(ends, moves, anneal, total)))
+            momentums = tuple(shared[(lo, hi)] for lo, hi in zip(lows, highs, strict=True))
+        return proportional(initial, unit, momentums)
 
 
 def _phased(

@@ -1,0 +1,55 @@
+"""Operations: health, readiness (database + migrations), Prometheus metrics, JSON logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from api_support import make_run
+from lrhub_service.observability import JsonFormatter
+
+
+def test_health_and_ready(api: Any) -> None:
+    assert api.get("/healthz").json() == {"status": "ok"}
+    ready = api.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["schema"]
+
+
+def test_not_ready_until_migrated(api_factory: Any, empty_database_url: str) -> None:
+    api = api_factory(empty_database_url, auto_migrate=False)
+    response = api.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert api.get("/healthz").status_code == 200
+
+
+def test_sqlite_is_migrated_automatically(api_factory: Any, tmp_path: Any) -> None:
+    api = api_factory(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert api.get("/readyz").status_code == 200
+    assert make_run(api)["id"] == 1
+
+
+def test_metrics_count_requests_advances_reports_and_runs(api: Any) -> None:
+    rid = make_run(api)["id"]
+    api.post(f"/v1/runs/{rid}/advance", json={"count": 3})
+    api.post(f"/v1/runs/{rid}/reports", json={"step": 1, "metrics": {"loss": 1.0}})
+    api.get(f"/v1/runs/{rid}/lr", params={"step": 4})
+    text = api.get("/metrics").text
+    assert "lrhub_advanced_steps_total 3.0" in text
+    assert "lrhub_reports_total 1.0" in text
+    assert 'lrhub_runs{status="running"} 1.0' in text
+    assert 'route="/v1/runs/{run_id}/lr"' in text
+
+
+def test_json_log_lines_carry_extra_fields() -> None:
+    record = logging.LogRecord("lrhub.api", logging.ERROR, __file__, 1, "boom %s", ("x",), None)
+    record.run_id = 7
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == "boom x" and entry["run_id"] == 7 and entry["level"] == "error"
+
+
+def test_openapi_document_is_served(api: Any) -> None:
+    paths = api.get("/openapi.json").json()["paths"]
+    for path in ("/v1/runs", "/v1/runs/{run_id}/window", "/v1/runs/{run_id}/advance"):
+        assert path in paths
