@@ -102,13 +102,13 @@ def measure(ctx: BenchContext) -> list[Row]:
     )
     rows.append(refold_row(ctx))
     rows += rss_rows(ctx)
-    rows.append(import_row(3 if ctx.quick else 7))
+    rows.append(import_row(2 if ctx.quick else 7))
     return rows
 
 
 def refold_row(ctx: BenchContext) -> Row:
-    """Time POST /resume on a plateau run holding 100,000 (quick: 10,000) reports."""
-    count = 10_000 if ctx.quick else 100_000
+    """Time POST /resume on a plateau run holding 100,000 (quick: 5,000) reports."""
+    count = 5_000 if ctx.quick else 100_000
     run_id = create_run(ctx.lrhub.url, "scale-refold", PLATEAU)
     http_json(
         f"{ctx.lrhub.url}/v1/runs/{run_id}/reports", "POST", {"step": 1, "metrics": {"loss": 2.0}}

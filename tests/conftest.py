@@ -133,9 +133,10 @@ def empty_database_url(
 
 @pytest.fixture
 def api_factory(database_url: str) -> Iterator[Callable[..., Any]]:
+    from starlette.testclient import TestClient
+
     from lrhub_service.api import create_app
     from lrhub_service.settings import Settings
-    from starlette.testclient import TestClient
 
     clients: list[Any] = []
 

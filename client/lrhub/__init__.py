@@ -26,6 +26,7 @@ from lrhub.errors import (
     ResumeWarning,
 )
 from lrhub.identity import WorkerIdentity, detect_identity
+from lrhub.lr_finder import LRFinderResult, find_lr
 from lrhub.optim import MomentumNotSupportedError
 from lrhub.run import Run
 from lrhub.types import Event, ReportResult, Revision, RunInfo, Value, Window
@@ -45,6 +46,7 @@ __all__ = [
     "ConflictError",
     "Event",
     "InternalServerError",
+    "LRFinderResult",
     "LrhubError",
     "LrhubScheduler",
     "MomentumNotSupportedError",
@@ -63,6 +65,7 @@ __all__ = [
     "Window",
     "WorkerIdentity",
     "detect_identity",
+    "find_lr",
 ]
 
 

@@ -48,8 +48,13 @@ def plot_range_test(result: LRFinderResult, path: Path, *, title: str | None = N
         color, style, label = STYLES.get(method, ("black", "-", method))
         axes.axvline(lr, color=color, ls=style, lw=1.5, label=f"{label}: {lr:.2e}")
     if result.diverged_lr is not None:
-        axes.axvline(result.diverged_lr, color="black", lw=1, alpha=0.6,
-                     label=f"stopped (diverged): {result.diverged_lr:.2e}")
+        axes.axvline(
+            result.diverged_lr,
+            color="black",
+            lw=1,
+            alpha=0.6,
+            label=f"stopped (diverged): {result.diverged_lr:.2e}",
+        )
     axes.set_xscale("log")
     low, high = _loss_limits(result.losses, smooth)
     if low < high:
@@ -108,8 +113,9 @@ def summarize_range_test(result: LRFinderResult, width: int = 60) -> str:
     """Suggestions, the stop and a sparkline of the smoothed loss, as text."""
     lines = [f"LR range test, run {result.run_id}: {len(result.lrs)} losses"]
     if result.stop_reason:
-        lines.append(f"stopped at step {result.stop_step} ({result.stop_reason}), "
-                     f"lr {result.stop_lr:.3e}")
+        lines.append(
+            f"stopped at step {result.stop_step} ({result.stop_reason}), lr {result.stop_lr:.3e}"
+        )
     else:
         lines.append("not stopped (still running, or the client stopped reporting)")
     lines.append("suggestions:")
@@ -120,8 +126,10 @@ def summarize_range_test(result: LRFinderResult, width: int = 60) -> str:
     if result.lrs:
         smoothed = [s for s in result.smoothed if s is not None]
         lo, hi = (min(smoothed), max(smoothed)) if smoothed else (math.nan, math.nan)
-        lines.append(f"smoothed {result.metric} ({lo:.4g} .. {hi:.4g}) against lr "
-                     f"{result.lrs[0]:.1e} .. {result.lrs[-1]:.1e}:")
+        lines.append(
+            f"smoothed {result.metric} ({lo:.4g} .. {hi:.4g}) against lr "
+            f"{result.lrs[0]:.1e} .. {result.lrs[-1]:.1e}:"
+        )
         cap = _loss_limits([], smoothed)[1] if smoothed else math.inf
         lines.append("  " + sparkline(result.smoothed, width, cap))
     return "\n".join(lines)

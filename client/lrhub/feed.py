@@ -55,7 +55,7 @@ class WindowFeed:
         self,
         run: Run,
         convert: Callable[[Window], Chunk],
-        current_step: Callable[[], int],
+        current_step: Callable[[], int | None],
         identity: WorkerIdentity,
         *,
         window_size: int,
@@ -82,22 +82,34 @@ class WindowFeed:
         self.outage_since: float | None = None
         self.last_error: BaseException | None = None
         self._progress_sent = -1
-        self._progress_sent_at = 0.0
+        self._progress_sent_at = time.monotonic()  # attach recorded the start
         self._thread = threading.Thread(target=self._loop, name="lrhub-feed", daemon=True)
         self._thread.start()
 
     # ---- called from the training thread -------------------------------------------
     def fetch_now(self, start: int) -> Chunk:
         """Fetch a window synchronously (with the client's retries)."""
-        return self._convert(self.run.window(start, self.window_size))
+        chunk = self._convert(self.run.window(start, self.window_size))
+        self._recovered()
+        return chunk
 
     def request(self, start: int) -> None:
-        """Ask the background thread for the window starting at ``start``."""
+        """Ask the background thread for the window starting at ``start`` (a no-op when a
+        fetch from an earlier step is pending: it starts at the current step anyway)."""
         with self._lock:
+            if self._want_start is not None and self._want_start <= start:
+                return
             self._want_start = start
             self._ready = None
             self._ready_event.clear()
         self._wake.set()
+
+    def reset(self) -> None:
+        """Forget pending and fetched windows (after a resume they may be stale)."""
+        with self._lock:
+            self._want_start = None
+            self._ready = None
+            self._ready_event.clear()
 
     def take(self, wait_s: float = 0.0) -> Chunk | None:
         """The fetched window, if any (waiting up to ``wait_s`` for one in flight)."""
@@ -133,7 +145,7 @@ class WindowFeed:
         self._wake.set()
         self._thread.join(timeout=min(0.5, flush_timeout_s))
         step = self._current_step()
-        if step != self._progress_sent and flush_timeout_s > 0:
+        if step is not None and step != self._progress_sent and flush_timeout_s > 0:
             try:
                 self.run.report_progress(
                     step, worker=self._identity, max_retries=0, timeout=flush_timeout_s
@@ -161,6 +173,14 @@ class WindowFeed:
         if self.outage_since is not None:
             return {"max_retries": 0, "timeout": self.probe_timeout_s}
         return {"max_retries": 2}
+
+    def note_failure(self, exc: BaseException) -> None:
+        """A request of the training thread failed: the same outage bookkeeping."""
+        self._failed(exc)
+
+    def note_success(self) -> None:
+        """A request of the training thread succeeded: the server is there."""
+        self._recovered()
 
     def _failed(self, exc: BaseException) -> None:
         self.last_error = exc
@@ -204,7 +224,7 @@ class WindowFeed:
         start = self._want_start
         if start is None or self._pending_reports:
             return
-        start = max(start, self._current_step())
+        start = max(start, self._current_step() or 0)
         try:
             window = self.run.window(start, self.window_size, **self._request_kwargs())
         except LrhubError as exc:
@@ -223,7 +243,7 @@ class WindowFeed:
         if self.outage_since is not None or now - self._progress_sent_at < self.progress_every_s:
             return
         step = self._current_step()
-        if step == self._progress_sent:
+        if step is None or step == self._progress_sent:
             return
         try:
             self.run.report_progress(step, worker=self._identity, max_retries=0, timeout=5.0)

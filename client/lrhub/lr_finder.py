@@ -11,11 +11,19 @@ import math
 import os
 import uuid
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lrhub._finder_training import (
+    LossFn,
+    TrainingSnapshot,
+    criterion_loss,
+    cycle,
+    progress_bar,
+    train_step,
+)
 from lrhub.client import Client
 from lrhub.errors import LrhubError
 from lrhub.identity import detect_identity
@@ -28,7 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["LRFinderResult", "find_lr"]
 
 MODES = {"exp": "exponential", "exponential": "exponential", "linear": "linear"}
-LossFn = Callable[[Any, Any], Any]
 
 
 def find_lr(
@@ -81,7 +88,7 @@ def find_lr(
     }
     run_name = name or f"lr-finder-{uuid.uuid4().hex[:12]}"
     run = client.create_run(run_name, schedule=spec, restart=True)
-    compute = loss_fn or _criterion_loss(criterion, device)
+    compute = loss_fn or criterion_loss(criterion, device)
     snapshot = TrainingSnapshot(model, optimizer)
     try:
         model.train()
@@ -102,137 +109,56 @@ def _ramp(
 ) -> None:
     """Train one batch per server step until the server says stop."""
     base_lrs = [float(group["lr"]) for group in optimizer.param_groups]
-    start, value = run.register_worker(base_lrs, None, detect_identity())
+    worker = detect_identity()
+    start, value = run.register_worker(base_lrs, None, worker)
     if start != 0 or len(value.lrs) != len(base_lrs):
-        raise LrhubError(f"range test run {run.name!r} did not start at step 0 with {len(base_lrs)} groups")
-    bar = _progress_bar(num_steps, progress)
-    lrs, batches = value.lrs, _cycle(data)
+        raise LrhubError(
+            f"range test run {run.name!r} did not start at step 0 with {len(base_lrs)} groups"
+        )
+    bar = progress_bar(num_steps, progress)
+    lrs, batches = value.lrs, cycle(data)
     try:
         for step in range(1, num_steps + 1):
             batch = next(batches, None)
+            if batch is None and step == 1:
+                raise ValueError("data yielded no batches")
             if batch is None:
-                warnings.warn(f"lrhub: data ran out after {step - 1} batches; the range test "
-                              "ends early (pass a re-iterable such as a DataLoader or list)",
-                              stacklevel=3)
+                warnings.warn(
+                    f"lrhub: data ran out after {step - 1} batches; the range test "
+                    "ends early (pass a re-iterable such as a DataLoader or list)",
+                    stacklevel=3,
+                )
                 return
             for group, lr in zip(optimizer.param_groups, lrs, strict=True):
                 group["lr"] = lr
-            loss = _train_step(model, optimizer, compute, batch)
-            answer = _report(run, step, loss)
+            loss = train_step(model, optimizer, compute, batch)
+            answer = _report(run, step, loss, worker.to_json())
             if bar is not None:
+                bar.set_postfix(lr=f"{lrs[0]:.2e}", loss=f"{loss:.4g}", refresh=False)
                 bar.update(1)
-                bar.set_postfix(lr=f"{lrs[0]:.2e}", loss=f"{loss:.4g}")
             if answer.stop:
                 return
             if answer.effective_step != step or answer.values is None:
-                raise LrhubError(f"range test run {run.name!r} is being driven by someone else "
-                                 f"(report {step} took effect at {answer.effective_step})")
+                raise LrhubError(
+                    f"range test run {run.name!r} is being driven by someone else "
+                    f"(report {step} took effect at {answer.effective_step})"
+                )
             lrs = answer.values.lrs
     finally:
         if bar is not None:
             bar.close()
 
 
-def _train_step(model: Any, optimizer: Any, compute: LossFn, batch: Any) -> float:
-    optimizer.zero_grad(set_to_none=True)
-    loss = compute(model, batch)
-    value = float(loss.detach())
-    if math.isfinite(value):
-        loss.backward()
-        optimizer.step()
-    return value
-
-
-def _report(run: Any, step: int, loss: float) -> ReportResult:
+def _report(run: Any, step: int, loss: float, worker: dict[str, Any]) -> ReportResult:
     """Report one loss; NaN/inf go as JSON strings (JSON has no NaN)."""
     metric: float | str = loss
     if math.isnan(loss):
         metric = "NaN"
     elif math.isinf(loss):
         metric = "Infinity" if loss > 0 else "-Infinity"
-    body = {"step": step, "metrics": {"loss": metric}, "worker": detect_identity().to_json()}
+    body = {"step": step, "metrics": {"loss": metric}, "worker": worker}
     data = run.client.request("POST", f"/v1/runs/{run.id}/reports", json=body)
     return ReportResult.from_json(data)
-
-
-def _criterion_loss(criterion: Any, device: Any) -> LossFn:
-    def compute(model: Any, batch: Any) -> Any:
-        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-            raise TypeError("each batch must be (inputs, targets); pass loss_fn for other shapes")
-        inputs, targets = _to_device(batch[0], device), _to_device(batch[1], device)
-        return criterion(model(inputs), targets)
-
-    return compute
-
-
-def _to_device(value: Any, device: Any) -> Any:
-    if device is None:
-        return value
-    if hasattr(value, "to"):
-        return value.to(device)
-    if isinstance(value, (tuple, list)):
-        return type(value)(_to_device(v, device) for v in value)
-    if isinstance(value, dict):
-        return {k: _to_device(v, device) for k, v in value.items()}
-    return value
-
-
-def _cycle(data: Iterable[Any]) -> Iterator[Any]:
-    """Batches of ``data``, starting a new pass when one ends (a plain iterator ends)."""
-    while True:
-        iterator = iter(data)
-        empty = True
-        for batch in iterator:
-            empty = False
-            yield batch
-        if empty or iterator is data:
-            return
-
-
-def _progress_bar(total: int, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm is optional: run without a bar
-        return None
-    return tqdm(total=total, desc="lr finder", unit="step", leave=False)
-
-
-class TrainingSnapshot:
-    """Deep copies of everything a range test touches, put back bit for bit."""
-
-    def __init__(self, model: Any, optimizer: Any) -> None:
-        import copy
-
-        import torch
-
-        self.model, self.optimizer = model, optimizer
-        self.model_state = copy.deepcopy(model.state_dict())
-        self.optimizer_state = copy.deepcopy(optimizer.state_dict())
-        params = {id(p): p for p in model.parameters()}
-        for group in optimizer.param_groups:
-            params.update((id(p), p) for p in group["params"])
-        self.grads = [
-            (p, None if p.grad is None else p.grad.detach().clone()) for p in params.values()
-        ]
-        self.modes = [(module, module.training) for module in model.modules()]
-        self.cpu_rng = torch.get_rng_state()
-        cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
-        self.cuda_rng = torch.cuda.get_rng_state_all() if cuda else None
-
-    def restore(self) -> None:
-        import torch
-
-        self.model.load_state_dict(self.model_state)
-        self.optimizer.load_state_dict(self.optimizer_state)
-        for param, grad in self.grads:
-            param.grad = grad
-        for module, training in self.modes:
-            module.training = training
-        torch.set_rng_state(self.cpu_rng)
-        if self.cuda_rng is not None:
-            torch.cuda.set_rng_state_all(self.cuda_rng)
 
 
 DEFAULT_MARGIN = 0.8
@@ -280,7 +206,9 @@ class LRFinderResult:
             lrs=[float(v) for v in data["lrs"]],
             losses=[float(v) for v in data["losses"]],  # "NaN"/"Infinity" parse too
             smoothed=[None if v is None else float(v) for v in data["smoothed"]],
-            suggestions={k: None if v is None else float(v) for k, v in data["suggestions"].items()},
+            suggestions={
+                k: None if v is None else float(v) for k, v in data["suggestions"].items()
+            },
             stop_reason=data.get("stop_reason"),
             stop_step=data.get("stop_step"),
             stop_lr=data.get("stop_lr"),

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
 import threading
-import time
 import warnings
-import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +12,7 @@ import torch
 from torch.optim.lr_scheduler import LRScheduler
 
 from lrhub.errors import ConflictError, LrhubError, OutageWarning, ResumeWarning
+from lrhub.exit_flush import register_exit_flush
 from lrhub.feed import Chunk, WindowFeed, is_outage
 from lrhub.identity import detect_identity
 from lrhub.optim import OptimizerBinding, bind_optimizer
@@ -77,7 +75,7 @@ class LrhubScheduler(LRScheduler):
         self._feed = WindowFeed(
             run,
             self._binding.chunk,
-            lambda: self.last_epoch,
+            lambda: self.last_epoch,  # keeps the scheduler alive until close()/exit
             self.identity,
             window_size=window_size,
             progress_every_s=progress_every_s,
@@ -93,7 +91,7 @@ class LrhubScheduler(LRScheduler):
                 ),
                 stacklevel=3,
             )
-        _register_exit_flush(self)
+        register_exit_flush(self)
 
     # ---- the hot path ---------------------------------------------------------------
     def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
@@ -204,7 +202,8 @@ class LrhubScheduler(LRScheduler):
             return
         if self.on_outage == "raise":
             raise LrhubError(
-                f"lrhub: no value for step {k} of run {self.run.name!r}: {error}. "
+                f"lrhub: no value for step {k} of run {self.run.name!r}: "
+                f"{error or 'the next window did not arrive in time'}. "
                 'Use on_outage="hold" to keep training on the last value through outages.'
             )
         if not self._warned_hold:
@@ -241,7 +240,7 @@ class LrhubScheduler(LRScheduler):
             self._feed.queue_report(k, metrics)
             return
         try:
-            result = self.run.report(k, metrics, worker=self.identity)
+            result = self.run.report(k, metrics, worker=self.identity, max_retries=2)
         except ConflictError as exc:
             warnings.warn(f"lrhub: {exc} Using the decision already recorded.", stacklevel=4)
             self._adopt_window(k, None)
@@ -249,8 +248,10 @@ class LrhubScheduler(LRScheduler):
         except LrhubError as exc:
             if not is_outage(exc) or self.on_outage == "raise":
                 raise
+            self._feed.note_failure(exc)
             self._feed.queue_report(k, metrics)
             return
+        self._feed.note_success()
         self.should_stop = self.should_stop or result.stop
         self._adopt_window(k, result.window)
 
@@ -270,7 +271,8 @@ class LrhubScheduler(LRScheduler):
 
     # ---- torch API ------------------------------------------------------------------
     def get_last_lr(self) -> list[float]:
-        return self._last_lr
+        """The LRs set by the last step, one per group (a copy, as in torch)."""
+        return list(self._last_lr)
 
     def get_lr(self) -> list[float]:
         return list(self._last_lr)
@@ -288,6 +290,8 @@ class LrhubScheduler(LRScheduler):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Continue at the checkpoint's step: the server is told (``run.resume``)."""
+        if not isinstance(state_dict, Mapping) or "last_epoch" not in state_dict:
+            raise ValueError("state_dict must be a scheduler state with a 'last_epoch' entry")
         step = int(state_dict["last_epoch"])
         name = state_dict.get("lrhub_run_name")
         if name is not None and name != self.run.name:
@@ -299,11 +303,16 @@ class LrhubScheduler(LRScheduler):
             )
         with self._slow_lock:
             self.run.resume(step, worker=self.identity)
+            self._feed.reset()
             self._install(self._feed.fetch_now(step))
             self.last_epoch = step
             self._step_count = int(state_dict.get("_step_count", step + 1))
             self._pending_report = None
-            self._apply(self._entries[step - self._chunk_start])
+            entry = self._entry_at(step)
+            if entry is None:  # a metric-driven run waiting for the report at this step
+                self._fast_until = step + 1
+            else:
+                self._apply(entry)
 
     def value_at_current_step(self) -> Value:
         """The values in force now, as a ``lrhub.Value``."""
@@ -316,30 +325,3 @@ class LrhubScheduler(LRScheduler):
         """Stop the background thread and record the final progress (bounded wait)."""
         timeout = self.flush_timeout_s if flush_timeout_s is None else flush_timeout_s
         self._feed.close(timeout)
-
-
-_live: weakref.WeakSet[LrhubScheduler] = weakref.WeakSet()
-_exit_hook_lock = threading.Lock()
-_exit_hook_installed = False
-
-
-def _register_exit_flush(scheduler: LrhubScheduler) -> None:
-    global _exit_hook_installed
-    _live.add(scheduler)
-    with _exit_hook_lock:
-        if not _exit_hook_installed:
-            atexit.register(_flush_all)
-            _exit_hook_installed = True
-
-
-def _flush_all() -> None:
-    """At interpreter exit: record every live scheduler's progress within its deadline."""
-    deadline = time.monotonic() + 5.0
-    for scheduler in list(_live):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        try:
-            scheduler.close(min(scheduler.flush_timeout_s, left))
-        except Exception as exc:  # exit must never fail
-            log.warning("lrhub: final flush failed: %s", exc)

@@ -247,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--steps-per-epoch", type=int)
     preview.add_argument("--plot", help="write a .png or .svg")
     preview.set_defaults(func=cmd_preview)
+
+    from lrhub_service.lr_finder_cli import register as register_lr_finder
+
+    register_lr_finder(commands)
     return parser
 
 

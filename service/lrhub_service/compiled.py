@@ -17,6 +17,7 @@ from lrhub_service.engine import MetricState, Report, Schedule, Segment, build_s
 from lrhub_service.errors import Conflict
 
 CACHE_SIZE = 1024
+WINDOW_CACHE_SIZE = 32
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,15 @@ class CompiledRun:
     schedule: Schedule
     folded: FoldedState
     report_interval: int
+    windows: OrderedDict[tuple[int, int, int | None], bytes] = field(
+        default_factory=OrderedDict, repr=False
+    )
+
+    def remember_window(self, key: tuple[int, int, int | None], payload: bytes) -> None:
+        """Keep a rendered window (every rank asks for the same ones); a small LRU."""
+        self.windows[key] = payload
+        if len(self.windows) > WINDOW_CACHE_SIZE:
+            self.windows.popitem(last=False)
 
     def next_report(self, start: int, horizon: int = -1) -> int | None:
         """The first report point after ``start`` that is neither reported nor promised.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from lrhub_service.compiled import (
     group_reports,
 )
 from lrhub_service.db.engine import Database
+from lrhub_service.db.fastpath import FastPath
 from lrhub_service.db.models import Report, Revision, Run
 from lrhub_service.engine import SpecError
 from lrhub_service.errors import Conflict, run_not_found
@@ -46,10 +48,12 @@ def _greatest_sqlite(element: greatest, compiler: Any, **kw: Any) -> str:
 class Hub:
     """Everything a request needs besides its own input."""
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, fast: FastPath) -> None:
         self.settings = settings
         self.db = db
+        self.fast = fast
         self.cache = RunCache()
+        self._loading: dict[int, asyncio.Lock] = {}
 
     async def compiled(
         self, conn: AsyncConnection, run_id: int, revision: int, state_version: int
@@ -67,8 +71,13 @@ class Hub:
         hit = self.cache.get(run_id, revision, state_version)
         if hit is not None:
             return hit
-        async with self.db.autocommit() as conn:
-            return await self.compiled(conn, run_id, revision, state_version)
+        lock = self._loading.setdefault(run_id, asyncio.Lock())
+        async with lock:  # one load per run at a time; the others then find it cached
+            hit = self.cache.get(run_id, revision, state_version)
+            if hit is not None:
+                return hit
+            async with self.db.autocommit() as conn:
+                return await self.compiled(conn, run_id, revision, state_version)
 
 
 RUN_FIELDS: tuple[ColumnElement[Any], ...] = (

@@ -76,6 +76,7 @@ def curve_json(
     """The ``GET /v1/runs/{id}/lr-finder`` body for stored ``points``."""
     stop = _stop_index(points)
     used = points if stop is None else points[: stop + 1]  # later reports ignored the stop
+    used = [p for p in used if math.isfinite(p.lr) and p.lr > 0]  # log(lr) must exist
     lrs = [p.lr for p in used]
     losses = [p.loss for p in used]
     found = range_test_suggestions(lrs, losses, beta=beta) if used else {}

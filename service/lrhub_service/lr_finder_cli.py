@@ -40,8 +40,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 2
     try:
         with Client(args.url, args.token, max_retries=1) as client:
-            run = client.get_run(int(args.run)) if args.run.isdigit() else (
-                client.get_run_by_name(args.run)
+            run = (
+                client.get_run(int(args.run))
+                if args.run.isdigit()
+                else (client.get_run_by_name(args.run))
             )
             body = client.request("GET", f"/v1/runs/{run.id}/lr-finder")
     except (LrhubError, ValueError) as exc:

@@ -16,10 +16,8 @@ from lrhub_service.compiled import SegmentRecord, build
 from lrhub_service.db.models import Report, Revision, Run, utcnow
 from lrhub_service.engine import Schedule, SpecError, canonical_json, parse_spec
 from lrhub_service.errors import Conflict, Invalid, NotFound, run_not_found
-from lrhub_service.hub import Hub, greatest
+from lrhub_service.hub import Hub
 from lrhub_service.timefmt import iso
-from lrhub_service.values import value_json
-from lrhub_service.workers import touch_worker
 
 RUN_COLUMNS = tuple(Run.__table__.columns)
 
@@ -142,7 +140,7 @@ async def create_run(
                     )
                 )
                 await events.record(conn, run_id, "created", 0, {"schedule": canonical})
-                row = await _by_id(conn, run_id)
+                row = await fetch_run(conn, run_id)
                 return run_json(row), True
         except IntegrityError:
             continue  # another worker created it first: read theirs
@@ -187,10 +185,10 @@ async def _restart(hub: Hub, conn: AsyncConnection, run_id: int) -> Any:
     )
     await events.record(conn, run_id, "restarted", 0, {})
     hub.cache.drop(run_id)
-    return await _by_id(conn, run_id)
+    return await fetch_run(conn, run_id)
 
 
-async def _by_id(conn: AsyncConnection, run_id: int) -> Any:
+async def fetch_run(conn: AsyncConnection, run_id: int) -> Any:
     row = (await conn.execute(select(*RUN_COLUMNS).where(Run.id == run_id))).first()
     if row is None:
         raise run_not_found(run_id)
@@ -225,7 +223,7 @@ class _WithFirst:
 
 async def get_run(hub: Hub, run_id: int) -> dict[str, Any]:
     async with hub.db.autocommit() as conn:
-        return run_json(await _by_id(conn, run_id))
+        return run_json(await fetch_run(conn, run_id))
 
 
 async def get_run_by_name(hub: Hub, name: str) -> dict[str, Any]:
@@ -260,68 +258,3 @@ async def list_runs(hub: Hub, *, limit: int, cursor: str | None) -> dict[str, An
     items = [run_json(r) for r in rows[:limit]]
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return {"items": items, "next_cursor": next_cursor}
-
-
-async def attach(
-    hub: Hub,
-    run_id: int,
-    base_lrs: list[float],
-    base_momentums: list[float] | None,
-    worker: dict[str, Any] | None,
-) -> dict[str, Any]:
-    """Store base values at the first attach; hand out the values at the run's progress."""
-    async with hub.db.transaction() as conn:
-        query = select(*RUN_COLUMNS).where(Run.id == run_id)
-        if not hub.db.is_sqlite:
-            query = query.with_for_update()
-        row = (await conn.execute(query)).first()
-        if row is None:
-            raise run_not_found(run_id)
-        changes: dict[str, Any] = {}
-        if row.base_lrs is None:
-            shape = describe(
-                row.schedule,
-                base_lrs,
-                base_momentums,
-                (row.options or {}).get("steps_per_epoch"),
-                loc="base_lrs",
-            )
-            if shape is None:  # pragma: no cover - bases were given
-                raise Invalid("base_lrs could not be applied", loc="base_lrs")
-            if shape.num_groups != len(base_lrs):
-                raise Conflict(
-                    f"the schedule has {shape.num_groups} parameter groups but the optimizer "
-                    f"has {len(base_lrs)}",
-                    loc="base_lrs",
-                )
-            changes.update(
-                base_lrs=base_lrs,
-                base_momentums=base_momentums,
-                num_groups=shape.num_groups,
-                has_momentum=shape.has_momentum,
-                metric_driven=shape.metric_driven,
-            )
-        elif row.num_groups is not None and row.num_groups != len(base_lrs):
-            raise Conflict(
-                f"run {run_id} has {row.num_groups} parameter groups but this optimizer has "
-                f"{len(base_lrs)}",
-                loc="base_lrs",
-            )
-        start = row.progress
-        if row.status == "created":
-            changes["status"] = "running"
-        changes["horizon"] = greatest(Run.horizon, start)
-        changes["updated_at"] = utcnow()
-        await conn.execute(update(Run).where(Run.id == run_id).values(**changes))
-        await events.record(
-            conn, run_id, "attached", start, {"worker": worker, "num_groups": len(base_lrs)}
-        )
-        if worker is not None:
-            await touch_worker(conn, run_id, worker, start, is_sqlite=hub.db.is_sqlite)
-        fresh = await _by_id(conn, run_id)
-    compiled = await hub.compiled_fresh(run_id, fresh.revision, fresh.state_version)
-    return {
-        "run": run_json(fresh),
-        "start_step": start,
-        "values": value_json(compiled, start),
-    }

@@ -39,7 +39,10 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_json: bool = True
     pool_size: int = Field(default=5, ge=1, le=200)
-    pool_max_overflow: int = Field(default=5, ge=0, le=200)
+    pool_max_overflow: int = Field(default=0, ge=0, le=200)
+    fast_pool_size: int = Field(
+        default=8, ge=1, le=200, description="asyncpg connections for the per-request reads"
+    )
     pool_timeout: float = Field(default=30.0, gt=0)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     auto_migrate: bool = Field(

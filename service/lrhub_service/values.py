@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+import orjson
+from sqlalchemy import update
 
 from lrhub_service.compiled import CompiledRun
+from lrhub_service.db.fastpath import Freshness
 from lrhub_service.db.models import Run, utcnow
 from lrhub_service.errors import Unavailable, run_not_found
 from lrhub_service.hub import Hub, greatest
@@ -78,12 +79,8 @@ def window_count(compiled: CompiledRun, start: int, count: int, horizon: int = -
     return max(count, 1)
 
 
-async def _freshness(conn: AsyncConnection, run_id: int) -> Any:
-    row = (
-        await conn.execute(
-            select(Run.revision, Run.state_version, Run.horizon).where(Run.id == run_id)
-        )
-    ).first()
+async def _freshness(hub: Hub, run_id: int) -> Freshness:
+    row = await hub.fast.freshness(run_id)
     if row is None:
         raise run_not_found(run_id)
     return row
@@ -91,61 +88,51 @@ async def _freshness(conn: AsyncConnection, run_id: int) -> Any:
 
 async def read_value(hub: Hub, run_id: int, step: int) -> dict[str, Any]:
     """Values at one step (a read: promises nothing, moves no horizon)."""
-    async with hub.db.autocommit() as conn:
-        row = await _freshness(conn, run_id)
-        compiled = await hub.compiled(conn, run_id, row.revision, row.state_version)
+    row = await _freshness(hub, run_id)
+    compiled = await hub.compiled_fresh(run_id, row.revision, row.state_version)
     return value_json(compiled, step)
 
 
-async def read_window(hub: Hub, run_id: int, start: int, count: int) -> dict[str, Any]:
-    """A window of values; extends the run's horizon to its last step atomically."""
+def window_payload(compiled: CompiledRun, start: int, count: int, horizon: int) -> bytes:
+    """The rendered ``Window`` JSON, cached per compiled run (revision and state version)."""
+    span = window_count(compiled, start, count, horizon)
+    key = (start, span, compiled.next_report(start, horizon))
+    payload = compiled.windows.get(key)
+    if payload is None:
+        payload = orjson.dumps(window_json(compiled, start, span, horizon))
+        compiled.remember_window(key, payload)
+    return payload
+
+
+async def read_window(hub: Hub, run_id: int, start: int, count: int) -> tuple[bytes, int]:
+    """A rendered window and its revision; extends the run's horizon to its last step.
+
+    The horizon only moves if the run is still at the revision and state version the
+    values were computed from; otherwise the window is recomputed.
+    """
     count = min(count, hub.settings.window_max)
     for _attempt in range(STALE_RETRIES):
-        async with hub.db.autocommit() as conn:
-            row = await _freshness(conn, run_id)
-            compiled = await hub.compiled(conn, run_id, row.revision, row.state_version)
-            span = window_count(compiled, start, count, row.horizon)
-            body = window_json(compiled, start, span, row.horizon)
-            last = start + body["count"] - 1
-            if last <= row.horizon:
-                return body
-            promised = (
-                await conn.execute(
-                    update(Run)
-                    .where(
-                        Run.id == run_id,
-                        Run.revision == row.revision,
-                        Run.state_version == row.state_version,
-                    )
-                    .values(horizon=greatest(Run.horizon, last))
-                    .returning(Run.horizon)
-                )
-            ).first()
-            if promised is not None:
-                return body
+        row = await _freshness(hub, run_id)
+        compiled = await hub.compiled_fresh(run_id, row.revision, row.state_version)
+        span = window_count(compiled, start, count, row.horizon)
+        payload = window_payload(compiled, start, span, row.horizon)
+        last = start + span - 1
+        if last <= row.horizon:
+            return payload, compiled.revision
+        if await hub.fast.promise(run_id, last, row.revision, row.state_version) is not None:
+            return payload, compiled.revision
     raise Unavailable("the run changed too often while reading a window; retry", loc="run_id")
 
 
 async def advance(hub: Hub, run_id: int, count: int) -> dict[str, Any]:
     """Atomically take the next ``count`` steps of the shared counter and return their values."""
-    async with hub.db.autocommit() as conn:
-        if hub.cache.peek(run_id) is None:  # make sure the run can be evaluated before taking
-            row = await _freshness(conn, run_id)
-            await hub.compiled(conn, run_id, row.revision, row.state_version)
-        taken = (
-            await conn.execute(
-                update(Run)
-                .where(Run.id == run_id)
-                .values(
-                    next_step=Run.next_step + count,
-                    horizon=greatest(Run.horizon, Run.next_step + (count - 1)),
-                )
-                .returning(Run.next_step, Run.revision, Run.state_version)
-            )
-        ).first()
-        if taken is None:
-            raise run_not_found(run_id)
-        compiled = await hub.compiled(conn, run_id, taken.revision, taken.state_version)
+    if hub.cache.peek(run_id) is None:  # make sure the run can be evaluated before taking
+        row = await _freshness(hub, run_id)
+        await hub.compiled_fresh(run_id, row.revision, row.state_version)
+    taken = await hub.fast.advance(run_id, count)
+    if taken is None:
+        raise run_not_found(run_id)
+    compiled = await hub.compiled_fresh(run_id, taken.revision, taken.state_version)
     start = taken.next_step - count
     if count == 1:
         return value_json(compiled, start)

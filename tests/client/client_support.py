@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
 import os
 import signal
 import socket
@@ -94,6 +95,43 @@ def run_workers(jobs: list[dict[str, Any]], timeout: float = 60.0) -> list[dict[
             raise
         assert proc.returncode == 0, f"worker failed ({proc.returncode}):\n{err[-3000:]}"
         results.append({**json.loads(out.strip().splitlines()[-1]), "stderr": err})
+    return results
+
+
+_FORK_CONTEXT: Any = None
+
+
+def fork_workers(jobs: list[dict[str, Any]], timeout: float = 60.0) -> list[dict[str, Any]]:
+    """Run trainer_proc.main once per job, each in its own process, all at the same time.
+    The processes fork from a server process that imported torch once (fast starts);
+    like any multiprocessing child they skip atexit, so jobs get "close": True."""
+    global _FORK_CONTEXT
+    if _FORK_CONTEXT is None:
+        _FORK_CONTEXT = multiprocessing.get_context("forkserver")
+        _FORK_CONTEXT.set_forkserver_preload(["torch", "lrhub", "lrhub.scheduler", "trainer_proc"])
+    import trainer_proc
+
+    ctx = _FORK_CONTEXT
+    started = []
+    for job in jobs:
+        receiver, sender = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=trainer_proc.send_result, args=({**job, "close": True}, sender))
+        proc.start()
+        sender.close()
+        started.append((proc, receiver))
+    results = []
+    deadline = time.monotonic() + timeout
+    try:
+        for proc, receiver in started:
+            if not receiver.poll(max(0.0, deadline - time.monotonic())):
+                raise TimeoutError(f"worker {proc.pid} gave no result in {timeout} s")
+            results.append(receiver.recv())
+            proc.join(timeout=max(1.0, deadline - time.monotonic()))
+            assert proc.exitcode == 0, f"worker {proc.pid} exited with {proc.exitcode}"
+    finally:
+        for proc, _ in started:
+            if proc.is_alive():
+                proc.kill()
     return results
 
 

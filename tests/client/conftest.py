@@ -36,8 +36,9 @@ def server(
             pytest.fail("LRHUB_REQUIRE_POSTGRES=1 but LRHUB_TEST_POSTGRES_URL is not set")
         pytest.skip("PostgreSQL tests need LRHUB_TEST_POSTGRES_URL")
     import psycopg
-    from lrhub_service import migrate
     from sqlalchemy.engine import make_url
+
+    from lrhub_service import migrate
 
     name = f"lrhub_client_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     base = make_url(postgres_base_url).set(drivername="postgresql")

@@ -7,10 +7,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import lrhub
 import pytest
 import torch
 from client_support import torch_trace
+
+import lrhub
 
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("accelerate")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import lrhub
 import pytest
 import torch
 from client_support import torch_trace
+
+import lrhub
 
 L = pytest.importorskip("lightning.pytorch")
 from lrhub.integrations.lightning import LrhubCallback  # noqa: E402
@@ -64,7 +65,9 @@ def test_configure_optimizers_with_step_interval(server, run_name) -> None:
     spec = {"type": "CyclicLR", "base_lr": 0.01, "max_lr": 0.2, "step_size_up": 6}
     run = lrhub.Client(server.url).create_run(run_name, spec)
     module = TinyModule(run)
-    make_trainer(30, limit_val_batches=0).fit(module, loader())
+    trainer = make_trainer(30, limit_val_batches=0)
+    trainer.fit(module, loader())
+    trainer.lr_scheduler_configs[0].scheduler.close(1.0)
     reference = [lrs[0] for lrs, _ in torch_trace(spec, [0.1], 30)]
     assert module.lrs == pytest.approx(reference[:30], rel=1e-9)
     assert module.optimizers().param_groups[0]["momentum"] == pytest.approx(
@@ -82,6 +85,7 @@ def test_callback_reports_validation_metrics(server, run_name) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", lrhub.OutageWarning)  # no "missing report" warning
         trainer.fit(module, loader(), loader())
+    trainer.lr_scheduler_configs[0].scheduler.close(1.0)
     reports = run.reports()
     assert [r["step"] for r in reports] == [4, 8, 12, 16]
     metrics = [r["metrics"]["val_loss"] for r in reports]

@@ -9,9 +9,10 @@ import textwrap
 import time
 import warnings
 
-import lrhub
 import pytest
 from client_support import make_optimizer, read_values, torch_trace
+
+import lrhub
 
 SPEC = {"type": "CosineAnnealingLR", "T_max": 5000, "eta_min": 0.0}
 
@@ -60,6 +61,7 @@ def test_server_kill_mid_training_raises_nothing(live_server, database_url, run_
     assert all(exact[held[-1] + 1 :])
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_on_outage_raise_fails_fast(live_server, database_url, run_name) -> None:
     srv = live_server(database_url)
     run = lrhub.Client(srv.url, max_retries=0).create_run(run_name, SPEC)
@@ -76,6 +78,7 @@ def test_on_outage_raise_fails_fast(live_server, database_url, run_name) -> None
         scheduler.close(0.5)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_exit_never_hangs_on_a_dead_server(live_server, database_url, run_name) -> None:
     srv = live_server(database_url)
     code = textwrap.dedent(
@@ -111,3 +114,34 @@ def test_exit_never_hangs_on_a_dead_server(live_server, database_url, run_name) 
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_metric_reports_during_an_outage_are_delivered_after_it(
+    live_server, database_url, run_name
+) -> None:
+    spec = {"type": "ReduceLROnPlateau", "factor": 0.5, "patience": 0, "threshold": 0.1}
+    metrics = [1.0, 0.5, 0.6, 0.3, 0.31, 0.32, 0.1, 0.2, 0.05, 0.06, 0.07, 0.01] * 2
+    srv = live_server(database_url)
+    run = lrhub.Client(srv.url, max_retries=1).create_run(run_name, spec)
+    optimizer = make_optimizer("sgd", [0.1])
+    trace = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scheduler = run.attach(optimizer)
+        for i, metric in enumerate(metrics):
+            if i == 6:
+                srv.kill()
+            if i == 12:
+                srv.start()
+            if i >= 12:
+                time.sleep(0.3)  # give the background thread time to deliver the queue
+            optimizer.step()
+            scheduler.step(metric)
+            trace.append(read_values(optimizer)[0][0])
+    scheduler.close(1.0)
+    assert sum(issubclass(w.category, lrhub.OutageWarning) for w in caught) == 1
+    reference = [v[0][0] for v in torch_trace(spec, [0.1], len(metrics), metrics=metrics)[1:]]
+    assert trace[:6] == pytest.approx(reference[:6], rel=1e-9)
+    assert trace[-6:] == pytest.approx(reference[-6:], rel=1e-9)  # caught up after the outage
+    assert [r["step"] for r in run.reports()] == list(range(1, len(metrics) + 1))

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import lrhub
 import pytest
 import torch
 from client_support import (
     assert_same_trace,
+    fork_workers,
     free_port,
     make_optimizer,
     read_values,
     run_workers,
     torch_trace,
 )
+
+import lrhub
 
 ONE_CYCLE = {"type": "OneCycleLR", "max_lr": 0.4, "total_steps": 200}
 
@@ -35,7 +37,7 @@ def test_four_ranks_share_one_trace(server, run_name) -> None:
         }
         for rank in range(4)
     ]
-    results = run_workers(jobs)
+    results = fork_workers(jobs)
     reference = torch_trace(ONE_CYCLE, groups, 150)
     assert sorted(r["rank"] for r in results) == [0, 1, 2, 3]  # identity from torch.distributed
     for result in results:
@@ -60,7 +62,7 @@ def test_checkpoint_in_one_process_resumes_in_another(server, run_name, tmp_path
     scheduler.close(2.0)  # the run's progress is now 57, past the checkpoint
     assert run.refresh().info.progress == 57
     base = {"url": server.url, "name": run_name, "schedule": spec, "groups": [0.1]}
-    (second,) = run_workers([{**base, "steps": 40, "state_in": checkpoint}])
+    (second,) = fork_workers([{**base, "steps": 40, "state_in": checkpoint}])
     reference = torch_trace(spec, [0.1], 80)
     assert_same_trace(first, reference)
     assert second["start"] == 37  # the checkpoint's step is authoritative
@@ -101,7 +103,7 @@ def test_plateau_stepped_by_two_processes_equals_torch(server, run_name) -> None
         }
         for rank in range(2)
     ]
-    results = run_workers(jobs)
+    results = fork_workers(jobs)
     reference = torch_trace(spec, [0.1, 0.3], len(metrics), metrics=metrics)
     for result in results:
         assert_same_trace(result["trace"], reference)

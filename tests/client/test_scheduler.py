@@ -4,12 +4,15 @@ momentum handling, per-group LRs, state dicts, prefetching across windows."""
 from __future__ import annotations
 
 import io
+import os
+import time
 import warnings
 
-import lrhub
 import pytest
 import torch
 from client_support import assert_same_trace, make_optimizer, read_values, torch_trace
+
+import lrhub
 
 CASES = [
     ("sgd", [0.1], {"type": "CosineAnnealingLR", "T_max": 100, "eta_min": 0.001}),
@@ -112,3 +115,39 @@ def test_plateau_in_one_process_equals_torch(server, run_name) -> None:
     assert_same_trace(trace, torch_trace(spec, [0.1], len(metrics), metrics=metrics))
     assert [r["step"] for r in run.reports()] == list(range(1, len(metrics) + 1))
     scheduler.close(0.5)
+
+
+def test_transient_faults_in_window_fetches_change_nothing(server, run_name, faults) -> None:
+    spec = {"type": "CosineAnnealingLR", "T_max": 200}
+    client = lrhub.Client(server.url, transport=faults, backoff_initial=0.01, backoff_max=0.05)
+    run = client.create_run(run_name, spec)
+    optimizer = make_optimizer("sgd", [0.1])
+    scheduler = run.attach(optimizer, window_size=10, progress_every_s=60)
+    trace = [read_values(optimizer)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lrhub.OutageWarning)
+        for step in range(60):
+            if step % 10 == 0:
+                faults.inject(503, (429, "0"))  # the next prefetch: retried (2 retries)
+            scheduler.step()
+            trace.append(read_values(optimizer))
+            time.sleep(0.01)
+    scheduler.close(1.0)
+    assert_same_trace(trace, torch_trace(spec, [0.1], 60))
+    fetched = [r for r in faults.seen if r.url.path.endswith("/window")]
+    assert len(fetched) >= 6 and not faults.faults
+
+
+def test_progress_is_reported_in_the_background_with_identity(server, run_name) -> None:
+    run = lrhub.Client(server.url).create_run(run_name, {"type": "StepLR", "step_size": 3})
+    scheduler = run.attach(make_optimizer("sgd", [0.1]), progress_every_s=0.2)
+    for _ in range(5):
+        scheduler.step()
+    deadline = time.monotonic() + 5
+    while run.refresh().info.progress != 5 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert run.info.progress == 5  # without close(): the background thread sent it
+    attached = [e for e in run.events() if e.kind == "attached"]
+    assert attached[0].data["worker"]["pid"] == os.getpid()
+    assert attached[0].data["worker"]["world_size"] == 1
+    scheduler.close(1.0)

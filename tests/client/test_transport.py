@@ -7,8 +7,9 @@ import socket
 import time
 
 import httpx
-import lrhub
 import pytest
+
+import lrhub
 
 COSINE = {"type": "CosineAnnealingLR", "T_max": 100, "base_lr": 0.1}
 

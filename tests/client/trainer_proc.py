@@ -17,8 +17,9 @@ import os
 import sys
 from typing import Any
 
-import lrhub
 import torch
+
+import lrhub
 
 
 def make_optimizer(kind: str, groups: list[float]) -> torch.optim.Optimizer:
@@ -39,7 +40,7 @@ def read_values(optimizer: torch.optim.Optimizer) -> list[Any]:
     return [lrs, moms]
 
 
-def main(job: dict[str, Any]) -> None:
+def main(job: dict[str, Any]) -> dict[str, Any]:
     dist = job.get("dist")  # {"port", "rank", "world_size"}: ranks of one gloo group
     if dist:
         torch.distributed.init_process_group(
@@ -74,13 +75,21 @@ def main(job: dict[str, Any]) -> None:
         torch.save((optimizer.state_dict(), scheduler.state_dict()), job["state_out"])
     if dist:
         torch.distributed.destroy_process_group()
+    if job.get("close"):
+        scheduler.close(2.0)  # what the exit hook does (forked workers skip atexit)
     out = {"trace": trace, "start": start, "last_epoch": scheduler.last_epoch}
     out["rank"], out["world_size"] = identity.rank, identity.world_size
-    print(json.dumps(out))
-    sys.stdout.flush()
-    if job.get("exit") == "crash":
-        os._exit(0)  # no atexit flush: as if the process was killed
+    return out
+
+
+def send_result(job: dict[str, Any], conn: Any) -> None:
+    """Entry point of a forked worker: its result goes back through ``conn``."""
+    conn.send(main(job))
+    conn.close()
 
 
 if __name__ == "__main__":
-    main(json.loads(sys.argv[1]))
+    result = main(json.loads(sys.argv[1]))
+    print(json.dumps(result), flush=True)
+    if json.loads(sys.argv[1]).get("exit") == "crash":
+        os._exit(0)  # no atexit flush: as if the process was killed

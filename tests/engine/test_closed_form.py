@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+
 from lrhub_service.engine import MetricState, Segment, build_schedule, parse_spec
 from lrhub_service.engine.specs.custom import MULTIPLICATIVE_MAX_STEP
 

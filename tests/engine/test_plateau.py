@@ -7,8 +7,9 @@ import random
 from typing import Any
 
 import pytest
-from lrhub_service.engine import MetricState, Report, Segment, build_schedule, parse_spec
 from torch_reference import assert_close, torch_values
+
+from lrhub_service.engine import MetricState, Report, Segment, build_schedule, parse_spec
 
 
 def metric_series(seed: int, steps: int, *, sign: float = 1.0, scale: float = 1.0) -> list[float]:
@@ -157,3 +158,19 @@ def test_torch_refuses_what_we_compose() -> None:
     with pytest.raises(ValueError, match="ReduceLROnPlateau"):
         make_scheduler(WARMUP_THEN_PLATEAU, opt)
     assert torch.__version__.startswith("2.13")
+
+
+def test_no_decision_when_every_group_is_already_at_its_floor() -> None:
+    spec = {"type": "ReduceLROnPlateau", "patience": 0, "factor": 0.5, "min_lr": 0.4}
+    sched = build_schedule([Segment(0, parse_spec(spec))], [1.0])
+    state = sched.fold(sched.initial_state(), Report(1, {"loss": 1.0}))
+    decisions = []
+    for s in range(2, 6):
+        new = sched.fold(state, Report(s, {"loss": 2.0}))
+        decisions.append(sched.decision(state, new))
+        state = new
+    assert [d is not None for d in decisions] == [True, True, False, False]
+    assert [sched.values(s, state).lrs[0] for s in range(1, 6)] == [1.0, 0.5, 0.4, 0.4, 0.4]
+    assert len(state.to_json()["nodes"]["0:$"]["steps"]) == 2
+    with pytest.raises(TypeError):
+        state.nodes["0:$"]["steps"] = []  # type: ignore[index]

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 import torch
-from lrhub_service.engine import Segment, build_schedule, parse_spec
 from torch_reference import make_optimizer, make_scheduler, torch_values
+
+from lrhub_service.engine import Segment, build_schedule, parse_spec
 
 
 def lrs_of(spec: dict[str, Any], steps: int, base_lrs=(0.1,), base_momentums=None) -> Any:

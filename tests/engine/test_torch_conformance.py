@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from lrhub_service.engine import Segment, build_schedule, parse_spec
 from torch_reference import assert_close, torch_values
+
+from lrhub_service.engine import Segment, build_schedule, parse_spec
 
 LIN = {"type": "LinearLR", "start_factor": 0.1, "total_iters": 4}
 COS = {"type": "CosineAnnealingLR", "T_max": 12, "eta_min": 0.001}

@@ -6,8 +6,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lrhub_service.engine import Segment, build_schedule, parse_spec
 from torch_reference import assert_close, torch_values
+
+from lrhub_service.engine import Segment, build_schedule, parse_spec
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 STEPS = 90

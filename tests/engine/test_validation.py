@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import pytest
+
 from lrhub_service.engine import (
     Segment,
     SpecError,

@@ -7,6 +7,7 @@ import warnings
 from typing import Any
 
 import torch
+
 from lrhub_service.engine.expr import compile_expression
 
 DROP = {"type", "base_lr", "periodic", "metric"}

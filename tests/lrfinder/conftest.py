@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import lrhub
 import pytest
+
+import lrhub
 
 
 @pytest.fixture

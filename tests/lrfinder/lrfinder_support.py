@@ -12,7 +12,9 @@ SAMPLES = 4096
 BATCH = 256
 
 
-def regression_batches(seed: int = 0, batch: int = BATCH) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def regression_batches(
+    seed: int = 0, batch: int = BATCH
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """``y = X w + noise`` in batches of ``batch`` rows."""
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(SAMPLES, FEATURES, generator=gen)

@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import lrhub
 import pytest
 import torch
 from lrfinder_support import (
@@ -17,6 +16,8 @@ from lrfinder_support import (
     snapshot,
     train,
 )
+
+import lrhub
 from lrhub.lr_finder import LRFinderResult, find_lr
 from lrhub_service.engine.beyond import range_test_suggestions, smooth_losses
 
@@ -29,8 +30,9 @@ def run_finder(hub: lrhub.Client, optimizer: str = "sgd", **kwargs: Any) -> LRFi
     model = small_mlp(0)
     opt = make_optimizer(optimizer, model)
     options = {"start_lr": START, "end_lr": END, "num_steps": STEPS, "progress": False}
-    return find_lr(model, opt, torch.nn.MSELoss(), regression_batches(0), client=hub,
-                   **{**options, **kwargs})
+    return find_lr(
+        model, opt, torch.nn.MSELoss(), regression_batches(0), client=hub, **{**options, **kwargs}
+    )
 
 
 def test_suggestion_lies_on_the_descent_below_divergence(hub: lrhub.Client) -> None:
@@ -86,8 +88,17 @@ def test_model_and_optimizer_are_restored_bit_for_bit(hub: lrhub.Client, kind: s
     model[0].weight.grad = torch.full_like(model[0].weight, 0.25)
     before = snapshot(model, opt)
     rng = torch.get_rng_state()
-    result = find_lr(model, opt, torch.nn.MSELoss(), batches, client=hub, start_lr=1e-4,
-                     end_lr=1.0, num_steps=30, progress=False)
+    result = find_lr(
+        model,
+        opt,
+        torch.nn.MSELoss(),
+        batches,
+        client=hub,
+        start_lr=1e-4,
+        end_lr=1.0,
+        num_steps=30,
+        progress=False,
+    )
     assert len(result.losses) >= 20  # it really trained
     after = snapshot(model, opt)
     assert_same_tensors(after, before)
@@ -113,8 +124,18 @@ def test_nan_loss_stops_the_test_and_a_crash_keeps_the_curve(hub: lrhub.Client) 
         loss = mse(m(batch[0]), batch[1])
         return loss * float("nan") if calls["n"] > 25 else loss
 
-    result = find_lr(model, opt, None, regression_batches(2), client=hub, loss_fn=nan_after_25,
-                     start_lr=1e-5, end_lr=1e-2, num_steps=60, progress=False)
+    result = find_lr(
+        model,
+        opt,
+        None,
+        regression_batches(2),
+        client=hub,
+        loss_fn=nan_after_25,
+        start_lr=1e-5,
+        end_lr=1e-2,
+        num_steps=60,
+        progress=False,
+    )
     assert calls["n"] == 26 and result.stop_step == 26 and result.stop_reason == "diverged"
     assert math.isnan(result.losses[-1]) and result.smoothed[-1] is None
     assert result.smoothed[-2] is not None
@@ -128,8 +149,19 @@ def test_nan_loss_stops_the_test_and_a_crash_keeps_the_curve(hub: lrhub.Client) 
 
     calls["n"] = 0
     with pytest.raises(RuntimeError, match="worker lost"):
-        find_lr(model, opt, None, regression_batches(2), client=hub, loss_fn=crash_at_30,
-                name="finder-crash", start_lr=1e-5, end_lr=1.0, num_steps=80, progress=False)
+        find_lr(
+            model,
+            opt,
+            None,
+            regression_batches(2),
+            client=hub,
+            loss_fn=crash_at_30,
+            name="finder-crash",
+            start_lr=1e-5,
+            end_lr=1.0,
+            num_steps=80,
+            progress=False,
+        )
     assert_same_tensors(snapshot(model, opt), before)
     kept = LRFinderResult.fetch(hub, "finder-crash")  # stored on the server
     assert kept.steps == list(range(1, 31)) and kept.stop_reason is None
@@ -146,8 +178,17 @@ def test_plot_marks_every_suggestion(hub: lrhub.Client, tmp_path: Path) -> None:
     assert pixels.shape[0] > 300 and pixels.shape[1] > 500
     svg = result.plot(tmp_path / "sub" / "curve.svg", title="my finder").read_text()
     assert svg.startswith("<?xml") and "</svg>" in svg
-    for text in ("learning rate (log scale)", "loss", "my finder", "raw loss", "smoothed loss",
-                 "steepest descent", "valley", "minimum / 10", "stopped (diverged)"):
+    for text in (
+        "learning rate (log scale)",
+        "loss",
+        "my finder",
+        "raw loss",
+        "smoothed loss",
+        "steepest descent",
+        "valley",
+        "minimum / 10",
+        "stopped (diverged)",
+    ):
         assert text in svg, text
     assert f"{result.suggested_lr:.2e}" in svg
     with pytest.raises(ValueError, match=r"\.png or \.svg"):

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+try:
+    from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "lrhub.integrations.huggingface needs transformers: pip install transformers accelerate"
+    ) from exc
 
 from lrhub.integrations._common import find_scheduler, report_metric
 

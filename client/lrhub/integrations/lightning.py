@@ -16,7 +16,16 @@ from typing import Any
 try:
     from lightning.pytorch import Callback, LightningModule, Trainer
 except ImportError:  # the standalone pytorch-lightning distribution
-    from pytorch_lightning import Callback, LightningModule, Trainer  # type: ignore[no-redef]
+    try:
+        from pytorch_lightning import (  # type: ignore[no-redef]
+            Callback,
+            LightningModule,
+            Trainer,
+        )
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "lrhub.integrations.lightning needs Lightning: pip install lightning"
+        ) from exc
 
 from lrhub.integrations._common import find_scheduler, report_metric
 

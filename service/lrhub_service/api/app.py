@@ -7,15 +7,19 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import metadata
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from lrhub_service import migrate
 from lrhub_service.api import problems
+from lrhub_service.api.auth import AuthMiddleware, document_security
 from lrhub_service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from lrhub_service.api.responses import OrjsonResponse
 from lrhub_service.api.routes import lr_finder, ops, preview, runs, values
 from lrhub_service.db.engine import Database
+from lrhub_service.db.fastpath import FastPath
 from lrhub_service.hub import Hub
 from lrhub_service.observability import Metrics
 from lrhub_service.settings import Settings
@@ -29,6 +33,15 @@ def _version() -> str:
         return metadata.version("lrhub")
     except metadata.PackageNotFoundError:
         return "0+unknown"
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, summary=app.summary, routes=app.routes
+        )
+        app.openapi_schema = document_security(schema)
+    return app.openapi_schema
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -47,13 +60,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         if db.is_sqlite and settings.auto_migrate:
             await asyncio.to_thread(migrate.upgrade_locked, settings.database_url)
-        app.state.hub = Hub(settings, db)
+        fast = FastPath(
+            settings.database_url,
+            pool_size=settings.fast_pool_size,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        )
+        await fast.open()
+        app.state.hub = Hub(settings, db, fast)
         app.state.tokens = TokenStore(settings, db)
         app.state.migration_head = migrate.head_revision()
         log.info("lrhub ready", extra={"database": db.backend})
         try:
             yield
         finally:
+            await fast.close()
             await db.dispose()
 
     app = FastAPI(
@@ -66,16 +86,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     problems.install(app)
-    for router in (
-        runs.write,
-        runs.read,
+    for router in (  # hot routes first: routers are matched in order
         values.read,
         values.write,
+        runs.read,
+        runs.write,
         preview.router,
         lr_finder.router,
         ops.router,
     ):
         app.include_router(router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(AuthMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

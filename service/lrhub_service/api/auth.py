@@ -1,65 +1,95 @@
-"""Bearer-token dependencies: ``read`` for GETs, ``write`` for changes."""
+"""Bearer-token checks as pure ASGI middleware: ``read`` for reads, ``write`` for changes.
+
+Every ``/v1`` route needs a token once any token exists; ``/healthz``, ``/readyz``,
+``/metrics`` and the OpenAPI documents stay open. Reads are GET/HEAD and ``POST
+/v1/preview`` (it stores nothing); every other method needs the ``write`` scope.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Any
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lrhub_service.errors import ServiceError
-from lrhub_service.tokens import Principal, TokenStore
+from lrhub_service.api.problems import problem
+from lrhub_service.tokens import TokenStore
 
-bearer = HTTPBearer(
-    auto_error=False, description="a token from LRHUB_TOKENS or `lrhub tokens create`"
-)
-
-
-class Unauthorized(ServiceError):
-    status = 401
-    kind = "unauthorized"
-    title = "Authentication required"
-    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
-
-
-class Forbidden(ServiceError):
-    status = 403
-    kind = "forbidden"
-    title = "Permission denied"
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+READ_POSTS = {"/v1/preview"}
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
+SECURITY_SCHEME = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "a token from LRHUB_TOKENS or `lrhub tokens create`",
+    }
+}
 
 
-async def _principal(
-    request: Request, credentials: HTTPAuthorizationCredentials | None
-) -> Principal | None:
-    store: TokenStore = request.app.state.tokens
-    if not await store.enabled():
-        return None
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized(
-            "this server requires a bearer token: send 'Authorization: Bearer <token>'",
-            loc="Authorization",
-        )
-    principal = await store.verify(credentials.credentials)
-    if principal is None:
-        raise Unauthorized(
-            "the bearer token is not valid (unknown or revoked)", loc="Authorization"
-        )
-    return principal
+def needed_scope(method: str, path: str) -> str:
+    return "read" if method in READ_METHODS or path in READ_POSTS else "write"
 
 
-async def require_read(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> Principal | None:
-    return await _principal(request, credentials)
+def _bearer(scope: Scope) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == b"authorization":
+            text = value.decode("latin-1")
+            kind, _, secret = text.partition(" ")
+            return secret.strip() if kind.lower() == "bearer" and secret.strip() else ""
+    return None
 
 
-async def require_write(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> Principal | None:
-    principal = await _principal(request, credentials)
-    if principal is not None and not principal.allows("write"):
-        raise Forbidden(
-            f"token {principal.name!r} has scope {principal.scope!r}; this request needs 'write'",
-            loc="Authorization",
-        )
-    return principal
+class AuthMiddleware:
+    """401 without a valid token, 403 when its scope is too small."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        store: TokenStore = scope["app"].state.tokens
+        if not await store.enabled():
+            await self.app(scope, receive, send)
+            return
+        secret = _bearer(scope)
+        if not secret:
+            await problem(
+                401,
+                "this server requires a bearer token: send 'Authorization: Bearer <token>'",
+                [{"loc": "Authorization", "msg": "missing bearer token"}],
+                headers=CHALLENGE,
+            )(scope, receive, send)
+            return
+        principal = await store.verify(secret)
+        if principal is None:
+            await problem(
+                401,
+                "the bearer token is not valid (unknown or revoked)",
+                [{"loc": "Authorization", "msg": "unknown or revoked token"}],
+                headers=CHALLENGE,
+            )(scope, receive, send)
+            return
+        needed = needed_scope(scope["method"], scope["path"])
+        if not principal.allows(needed):
+            detail = (
+                f"token {principal.name!r} has scope {principal.scope!r}; "
+                f"this request needs {needed!r}"
+            )
+            await problem(403, detail, [{"loc": "Authorization", "msg": detail}])(
+                scope, receive, send
+            )
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+
+def document_security(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Declare the bearer scheme on every /v1 operation of the OpenAPI document."""
+    openapi.setdefault("components", {}).setdefault("securitySchemes", {}).update(SECURITY_SCHEME)
+    for path, operations in openapi.get("paths", {}).items():
+        if path.startswith("/v1/"):
+            for operation in operations.values():
+                operation["security"] = [{"bearer": []}]
+    return openapi

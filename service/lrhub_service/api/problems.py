@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -17,6 +20,32 @@ from lrhub_service.engine.expr import ExpressionError
 from lrhub_service.errors import ServiceError
 
 log = logging.getLogger("lrhub.api")
+
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    sqlite3.OperationalError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InvalidCatalogNameError,
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def _database_down(exc: sa_exc.DBAPIError) -> bool:
+    """A SQLAlchemy-wrapped driver error that means "cannot reach the database"."""
+    cause: BaseException | None = exc.orig
+    while cause is not None:
+        if isinstance(cause, DATABASE_DOWN):
+            return True
+        cause = cause.__cause__
+    return bool(exc.connection_invalidated)
 
 PROBLEM_BASE = "https://lrhub.dev/problems/"
 TITLES = {
@@ -135,6 +164,33 @@ async def on_arithmetic(_request: Request, exc: ArithmeticError) -> Response:
     )
 
 
+async def on_unstorable(_request: Request, exc: Exception) -> Response:
+    """A value the database refuses (e.g. a NUL character): the client's data, not a bug."""
+    return problem(422, f"a value in the request cannot be stored: {type(exc).__name__}")
+
+
+async def on_database_down(request: Request, exc: Exception) -> Response:
+    """The database is unreachable, locked too long or out of connections: retry later."""
+    log.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        extra={"run_id": request.path_params.get("run_id")},
+    )
+    return problem(
+        503,
+        "the database is unavailable right now; retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
+async def on_dbapi_error(request: Request, exc: sa_exc.DBAPIError) -> Response:
+    if _database_down(exc):
+        return await on_database_down(request, exc)
+    return await on_unexpected(request, exc)
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     run_id = request.path_params.get("run_id") if hasattr(request, "path_params") else None
     log.error(
@@ -155,4 +211,9 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(SpecError, on_spec_error)  # type: ignore[arg-type]
     app.add_exception_handler(ExpressionError, on_expression_error)  # type: ignore[arg-type]
     app.add_exception_handler(ArithmeticError, on_arithmetic)  # type: ignore[arg-type]
+    app.add_exception_handler(sa_exc.DataError, on_unstorable)
+    app.add_exception_handler(asyncpg.DataError, on_unstorable)
+    for kind in DATABASE_DOWN:
+        app.add_exception_handler(kind, on_database_down)
+    app.add_exception_handler(sa_exc.DBAPIError, on_dbapi_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, on_unexpected)

@@ -20,13 +20,11 @@ MAX_GROUPS = 10_000
 Step = Annotated[int, Field(ge=0, le=MAX_STEP)]
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Momentum = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-RunName = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/+=-]*$"),
-]
-MetricName = Annotated[
-    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_./:-]+$")
-]
+RUN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@/+=-]*$"
+METRIC_PATTERN = r"^[A-Za-z0-9_./:-]+$"
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+RunName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=RUN_NAME_PATTERN)]
+MetricName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=METRIC_PATTERN)]
 NON_FINITE = {
     "nan": math.nan,
     "infinity": math.inf,
@@ -48,7 +46,7 @@ class WorkerIdentity(Strict):
     rank: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
     world_size: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     local_rank: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
-    host: Annotated[str, StringConstraints(max_length=200)] | None = None
+    host: Annotated[str, StringConstraints(max_length=200, pattern=PRINTABLE)] | None = None
     pid: Annotated[int, Field(ge=0, le=2**31)] | None = None
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from lrhub_service.db.urls import async_url, backend_name, is_memory_sqlite
+from lrhub_service.db.urls import async_url, asyncpg_ssl_off, backend_name, is_memory_sqlite
 
 MODE_OPTION = "lrhub_mode"
 
@@ -49,6 +49,7 @@ class Database:
         else:
             self.engine = create_async_engine(
                 async_url(url),
+                connect_args={"ssl": False} if asyncpg_ssl_off(url) else {},
                 pool_size=pool_size,
                 max_overflow=max_overflow,
                 pool_timeout=pool_timeout,

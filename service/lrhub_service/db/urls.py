@@ -49,3 +49,15 @@ def is_memory_sqlite(url: str) -> bool:
     """True for ``sqlite://`` / ``sqlite:///:memory:``, which cannot be shared by processes."""
     parsed = _parse(url)
     return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
+
+
+def asyncpg_ssl_off(url: str) -> bool:
+    """True when TLS negotiation is pointless: a loopback or socket host and no SSL asked for."""
+    parsed = _parse(url)
+    if parsed.get_backend_name() != "postgresql":
+        return False
+    asked = {"ssl", "sslmode"} & set(parsed.query)
+    return not asked and (parsed.host or "") in LOOPBACK_HOSTS

@@ -89,7 +89,11 @@ def _assemble(
     if base_momentums is not None and all(m == 0 for m in base_momentums):
         cycling = False  # an optimizer without momentum: never switch it on silently
     if cycling:
-        momentum_fns = tuple(_momentums(node, num_groups, base_momentums) for node in nodes)
+        offsets = [seg.clock_offset for seg in segments]
+        momentum_fns = tuple(
+            _momentums(nodes, starts, offsets, i, num_groups, base_momentums)
+            for i in range(len(nodes))
+        )
     return Schedule(
         num_groups=num_groups,
         has_momentum=cycling,
@@ -108,18 +112,38 @@ def _assemble(
 
 
 def _momentums(
-    node: Node, num_groups: int, base_momentums: Sequence[float] | None
+    nodes: list[Node],
+    starts: Sequence[int],
+    offsets: Sequence[int],
+    index: int,
+    num_groups: int,
+    base_momentums: Sequence[float] | None,
 ) -> tuple[LrFn, ...]:
+    """Segment ``index``'s momentum per group. A segment that does not cycle momentum
+    holds the last momentum set before it (or the next cycling segment's first), as
+    SequentialLR does; a group whose optimizer has no momentum stays at 0."""
+    node, source, at = nodes[index], None, 0
+    if node.momentums is None:
+        before = [j for j in range(index) if nodes[j].momentums is not None]
+        if before:
+            source = before[-1]
+            at = starts[source + 1] - 1 - offsets[source]
+        else:
+            source = next(j for j in range(index, len(nodes)) if nodes[j].momentums is not None)
+            at = starts[source] - offsets[source]
     fns = []
     for g in range(num_groups):
-        own = base_momentums[g] if base_momentums is not None else None
-        if own == 0:
+        if base_momentums is not None and base_momentums[g] == 0:
             fns.append(_fixed(0.0))
-        elif node.momentums is not None:
-            fns.append(node.momentums[g])
+        elif source is None:
+            fns.append(node.momentums[g])  # type: ignore[index]
         else:
-            fns.append(_fixed(own if own is not None else 0.0))
+            fns.append(_held(nodes[source].momentums[g], at))  # type: ignore[index]
     return tuple(fns)
+
+
+def _held(fn: LrFn, at: int) -> LrFn:
+    return lambda step, state: fn(at, state)
 
 
 def _fixed(value: float) -> LrFn:

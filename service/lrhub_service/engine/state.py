@@ -11,6 +11,8 @@ from typing import Any
 
 def freeze(value: Any) -> Any:
     """A read-only copy of plain JSON: dicts become mapping proxies, lists tuples."""
+    if isinstance(value, MappingProxyType):
+        return value  # only freeze() makes these, so it is frozen all the way down
     if isinstance(value, Mapping):
         return MappingProxyType({str(k): freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):

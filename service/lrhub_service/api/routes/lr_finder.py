@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from lrhub_service import lr_finder as use_case
-from lrhub_service.api.auth import require_read
 from lrhub_service.api.responses import hub_of, json_response
 from lrhub_service.api.routes.runs import RunId
 
-router = APIRouter(prefix="/v1", tags=["lr-finder"], dependencies=[Depends(require_read)])
+router = APIRouter(prefix="/v1", tags=["lr-finder"])
 
 
 @router.get("/runs/{run_id}/lr-finder")

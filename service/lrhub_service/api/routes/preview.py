@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from lrhub_service.api.auth import require_read
 from lrhub_service.api.responses import hub_of, json_response
 from lrhub_service.api.schemas import Preview
 from lrhub_service.compiled import SegmentRecord, build
@@ -13,7 +12,7 @@ from lrhub_service.engine import SpecError
 from lrhub_service.errors import Invalid
 from lrhub_service.runs import parse_schedule
 
-router = APIRouter(prefix="/v1", tags=["preview"], dependencies=[Depends(require_read)])
+router = APIRouter(prefix="/v1", tags=["preview"])
 MAX_VALUES = 2_000_000
 
 

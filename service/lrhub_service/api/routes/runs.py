@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.responses import Response
 
+from lrhub_service import attach as attaching
 from lrhub_service import events, reports, revisions, runs
-from lrhub_service.api.auth import require_read, require_write
 from lrhub_service.api.responses import hub_of, json_response
-from lrhub_service.api.schemas import Attach, CreateRun, Resume, Revise
+from lrhub_service.api.schemas import RUN_NAME_PATTERN, Attach, CreateRun, Resume, Revise
 from lrhub_service.errors import Invalid
 
 RunId = Annotated[int, Path(ge=1, le=2**62, description="the run's id")]
-read = APIRouter(prefix="/v1", tags=["runs"], dependencies=[Depends(require_read)])
-write = APIRouter(prefix="/v1", tags=["runs"], dependencies=[Depends(require_write)])
+read = APIRouter(prefix="/v1", tags=["runs"])
+write = APIRouter(prefix="/v1", tags=["runs"])
 
 
 @write.post("/runs", status_code=201)
@@ -35,7 +35,7 @@ async def create_run(request: Request, body: CreateRun) -> Response:
 async def list_runs(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9_-]*$")] = None,
 ) -> Response:
     """Runs, newest first."""
     return json_response(await runs.list_runs(hub_of(request), limit=limit, cursor=cursor))
@@ -43,7 +43,8 @@ async def list_runs(
 
 @read.get("/runs/by-name/{name}")
 async def get_run_by_name(
-    request: Request, name: Annotated[str, Path(min_length=1, max_length=200)]
+    request: Request,
+    name: Annotated[str, Path(min_length=1, max_length=200, pattern=RUN_NAME_PATTERN)],
 ) -> Response:
     run = await runs.get_run_by_name(hub_of(request), name)
     return json_response(run, revision=run["revision"])
@@ -58,7 +59,7 @@ async def get_run(request: Request, run_id: RunId) -> Response:
 @write.post("/runs/{run_id}/attach")
 async def attach(request: Request, run_id: RunId, body: Attach) -> Response:
     """Join a run with an optimizer's base values; answers the step to continue from."""
-    result = await runs.attach(
+    result = await attaching.attach(
         hub_of(request),
         run_id,
         body.base_lrs,

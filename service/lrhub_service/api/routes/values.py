@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from lrhub_service import reports, values
-from lrhub_service.api.auth import require_read, require_write
 from lrhub_service.api.responses import hub_of, json_response, metrics_of
 from lrhub_service.api.routes.runs import RunId
-from lrhub_service.api.schemas import MAX_STEP, Advance, Progress, ReportMetrics
+from lrhub_service.api.schemas import (
+    MAX_STEP,
+    METRIC_PATTERN,
+    Advance,
+    Progress,
+    ReportMetrics,
+)
 
-read = APIRouter(prefix="/v1", tags=["values"], dependencies=[Depends(require_read)])
-write = APIRouter(prefix="/v1", tags=["values"], dependencies=[Depends(require_write)])
+read = APIRouter(prefix="/v1", tags=["values"])
+write = APIRouter(prefix="/v1", tags=["values"])
 StepQuery = Annotated[int, Query(ge=0, le=MAX_STEP)]
 
 
@@ -33,8 +38,8 @@ async def window(
     count: Annotated[int, Query(ge=1, le=1_000_000)] = 1024,
 ) -> Response:
     """Consecutive steps in columns; the run promises them (its horizon moves to the end)."""
-    body = await values.read_window(hub_of(request), run_id, start, count)
-    return json_response(body, revision=body["revision"])
+    payload, revision = await values.read_window(hub_of(request), run_id, start, count)
+    return Response(payload, media_type="application/json", headers={"ETag": f'"{revision}"'})
 
 
 @write.post("/runs/{run_id}/advance")
@@ -68,7 +73,7 @@ async def report(request: Request, run_id: RunId, body: ReportMetrics) -> Respon
 async def list_reports(
     request: Request,
     run_id: RunId,
-    metric: Annotated[str | None, Query(max_length=100)] = None,
+    metric: Annotated[str | None, Query(max_length=100, pattern=METRIC_PATTERN)] = None,
     after: Annotated[int | None, Query(ge=0, le=MAX_STEP)] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> Response:

@@ -24,11 +24,14 @@ def range_test_suggestions(
     """Suggested lrs from a range test: ``steepest``, ``valley``, ``min_div10``, ``minimum``.
 
     Points from the first NaN/inf loss on are dropped (the run diverged there), and so
-    is the first tenth of the curve (its smoothed loss is mostly start-up noise). A
-    method that finds nothing (e.g. the loss never fell) gives None.
+    is the start of the curve, whose smoothed loss is mostly start-up noise: the first
+    tenth, or a quarter of the EMA's time constant when that is longer (at most a
+    quarter of the curve). A method that finds nothing (e.g. the loss never fell)
+    gives None.
 
-    - ``steepest``: where the smoothed loss falls fastest against log(lr), searched up
-      to the minimum of the smoothed loss.
+    - ``steepest``: where the smoothed loss falls fastest against log(lr), measured as
+      the slope across a window of about a twentieth of the curve (so one noisy
+      point cannot win), searched up to the minimum of the smoothed loss.
     - ``valley``: the middle of the longest stretch over which the smoothed loss keeps
       falling (its longest strictly decreasing subsequence): a point well inside the
       region of steady descent.
@@ -42,7 +45,8 @@ def range_test_suggestions(
         raise ValueError("every lr must be a finite number > 0")
     usable = next((i for i, loss in enumerate(losses) if not math.isfinite(loss)), len(losses))
     smoothed = smooth_losses(losses[:usable], beta)
-    skip = len(smoothed) // 10
+    settle = round(0.25 / (1.0 - beta)) if beta > 0 else 0
+    skip = max(len(smoothed) // 10, min(len(smoothed) // 4, settle))
     curve, lr_points = smoothed[skip:], list(lrs[skip:usable])
     result: dict[str, float | None] = dict.fromkeys(SUGGESTION_METHODS)
     if not curve:
@@ -60,13 +64,14 @@ def range_test_suggestions(
 
 
 def _steepest(lrs: Sequence[float], curve: Sequence[float]) -> int | None:
-    """Index of the most negative d(loss)/d(log lr) (central differences inside)."""
+    """Index of the most negative d(loss)/d(log lr), as a difference across a window."""
     if len(curve) < 2:
         return None
     logs = [math.log(lr) for lr in lrs]
+    half = max(1, len(curve) // 40)
     best, best_slope = None, 0.0
     for i in range(len(curve)):
-        left, right = max(0, i - 1), min(len(curve) - 1, i + 1)
+        left, right = max(0, i - half), min(len(curve) - 1, i + half)
         run = logs[right] - logs[left]
         if run <= 0:
             continue

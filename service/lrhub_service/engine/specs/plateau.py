@@ -128,7 +128,7 @@ class PlateauHook:
             bad = 0
         steps, counts = list(record["steps"]), list(record["counts"])
         if bad > spec.patience:
-            old_counts = counts[-1] if counts else [0] * len(self.inputs)
+            old_counts = list(counts[-1]) if counts else [0] * len(self.inputs)
             new_counts = list(old_counts)
             for g, (inp, transform) in enumerate(zip(self.inputs, self.transforms, strict=True)):
                 incoming = inp(step, state)

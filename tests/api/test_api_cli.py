@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 from api_support import COSINE
+
 from lrhub_service.cli import is_loopback
 
 

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from api_support import make_run
+
 from lrhub_service.observability import JsonFormatter
 
 
@@ -53,3 +54,24 @@ def test_openapi_document_is_served(api: Any) -> None:
     paths = api.get("/openapi.json").json()["paths"]
     for path in ("/v1/runs", "/v1/runs/{run_id}/window", "/v1/runs/{run_id}/advance"):
         assert path in paths
+
+
+def test_database_outage_is_503_with_retry_after(api: Any, database_url: str) -> None:
+    import pytest
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("dropping a live database is a PostgreSQL scenario")
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    rid = make_run(api)["id"]
+    url = make_url(database_url)
+    admin = url.set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{url.database}" WITH (FORCE)')
+    for path in (f"/v1/runs/{rid}/lr?step=3", f"/v1/runs/{rid}"):
+        response = api.get(path)
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "1"
+    assert api.get("/readyz").status_code == 503
+    assert api.get("/healthz").status_code == 200

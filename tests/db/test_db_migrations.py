@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 from alembic import command
+from sqlalchemy import create_engine, inspect, pool
+
 from lrhub_service import migrate
 from lrhub_service.db.models import Base
 from lrhub_service.db.urls import sync_url
-from sqlalchemy import create_engine, inspect, pool
 
 ROOT = Path(__file__).resolve().parents[2]
 

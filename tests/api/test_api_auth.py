@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from api_support import COSINE, assert_problem
+
 from lrhub_service import tokens
 
 WRITER = "writer-secret-0123456789"
@@ -76,8 +77,9 @@ def test_stored_tokens_are_hashed_and_revocable(api_factory: Any, database_url: 
 
 
 def test_bad_token_configuration_is_refused() -> None:
-    from lrhub_service.settings import Settings
     from pydantic import ValidationError
+
+    from lrhub_service.settings import Settings
 
     with pytest.raises(ValidationError, match="scope must be read or write"):
         Settings(tokens="x:admin:0123456789abcdef0")

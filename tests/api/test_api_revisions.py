@@ -109,3 +109,22 @@ def test_bad_revisions(api: Any) -> None:
     zero = {"type": "LambdaLR", "lr_lambda": "0 * step"}
     assert_problem(revise(api, rid, zero, from_step=5), 422, "continue")
     assert api.get(f"/v1/runs/{rid}").json()["revision"] == 1
+
+
+def test_two_processes_never_serve_a_stale_cache(api_factory: Any) -> None:
+    first, second = api_factory(), api_factory()  # two apps, one database, separate caches
+    rid = make_run(first, COSINE)["id"]
+    assert second.get(f"/v1/runs/{rid}/lr", params={"step": 60}).json()["revision"] == 1
+    first.get(f"/v1/runs/{rid}/window", params={"start": 0, "count": 20})
+    revise(
+        first,
+        rid,
+        {"type": "ConstantLR", "factor": 0.5, "total_iters": 10**6},
+        **{"continue": False},
+    )
+    value = second.get(f"/v1/runs/{rid}/lr", params={"step": 60}).json()
+    assert value["revision"] == 2 and math.isclose(value["lr"], 0.05)
+    window = second.get(f"/v1/runs/{rid}/window", params={"start": 0, "count": 30}).json()
+    assert window["revision"] == 2 and window["lrs"][0][20:] == [0.05] * 10
+    first.post(f"/v1/runs/{rid}/resume", json={"step": 5})
+    assert second.get(f"/v1/runs/{rid}").json()["horizon"] == 5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from lrhub_service.engine import MetricState, Report, Segment, SpecError, build_schedule, parse_spec
 
 STEP = parse_spec({"type": "StepLR", "step_size": 10, "gamma": 0.5})
@@ -95,3 +96,21 @@ def test_group_count_and_base_values_are_checked() -> None:
     assert build_schedule([Segment(0, spec)]).num_groups == 2
     spec = parse_spec({"type": "OneCycleLR", "max_lr": [0.1, 0.2, 0.3], "total_steps": 9})
     assert build_schedule([Segment(0, spec)]).num_groups == 3
+
+
+def test_a_revision_without_momentum_holds_the_last_cycled_momentum() -> None:
+    one_cycle = parse_spec({"type": "OneCycleLR", "max_lr": 1.0, "total_steps": 100})
+    state = MetricState()
+    for base_momentums in (None, [0.9]):
+        sched = build_schedule(
+            [Segment(0, COS), Segment(10, one_cycle, 10), Segment(40, STEP, 40)],
+            [1.0],
+            base_momentums,
+        )
+        assert sched.has_momentum
+        first = sched.values(10, state).momentums
+        last = sched.values(39, state).momentums
+        assert first == (0.95,) and last is not None and last[0] < 0.95
+        assert sched.values(0, state).momentums == first  # before: the first cycled value
+        assert sched.values(40, state).momentums == last  # after: held
+        assert sched.values(10**9, state).momentums == last

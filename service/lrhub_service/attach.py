@@ -1,0 +1,80 @@
+"""Use-case: attach an optimizer to a run (base values at the first attach, start step)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from lrhub_service import events
+from lrhub_service.db.models import Run, utcnow
+from lrhub_service.errors import Conflict, Invalid, run_not_found
+from lrhub_service.hub import Hub, greatest
+from lrhub_service.runs import RUN_COLUMNS, describe, fetch_run, run_json
+from lrhub_service.values import value_json
+from lrhub_service.workers import touch_worker
+
+
+async def attach(
+    hub: Hub,
+    run_id: int,
+    base_lrs: list[float],
+    base_momentums: list[float] | None,
+    worker: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Store base values at the first attach; hand out the values at the run's progress."""
+    async with hub.db.transaction() as conn:
+        query = select(*RUN_COLUMNS).where(Run.id == run_id)
+        if not hub.db.is_sqlite:
+            query = query.with_for_update()
+        row = (await conn.execute(query)).first()
+        if row is None:
+            raise run_not_found(run_id)
+        changes: dict[str, Any] = {}
+        if row.base_lrs is None:
+            shape = describe(
+                row.schedule,
+                base_lrs,
+                base_momentums,
+                (row.options or {}).get("steps_per_epoch"),
+                loc="base_lrs",
+            )
+            if shape is None:  # pragma: no cover - bases were given
+                raise Invalid("base_lrs could not be applied", loc="base_lrs")
+            if shape.num_groups != len(base_lrs):
+                raise Conflict(
+                    f"the schedule has {shape.num_groups} parameter groups but the optimizer "
+                    f"has {len(base_lrs)}",
+                    loc="base_lrs",
+                )
+            changes.update(
+                base_lrs=base_lrs,
+                base_momentums=base_momentums,
+                num_groups=shape.num_groups,
+                has_momentum=shape.has_momentum,
+                metric_driven=shape.metric_driven,
+            )
+        elif row.num_groups is not None and row.num_groups != len(base_lrs):
+            raise Conflict(
+                f"run {run_id} has {row.num_groups} parameter groups but this optimizer has "
+                f"{len(base_lrs)}",
+                loc="base_lrs",
+            )
+        start = row.progress
+        if row.status == "created":
+            changes["status"] = "running"
+        changes["horizon"] = greatest(Run.horizon, start)
+        changes["updated_at"] = utcnow()
+        await conn.execute(update(Run).where(Run.id == run_id).values(**changes))
+        await events.record(
+            conn, run_id, "attached", start, {"worker": worker, "num_groups": len(base_lrs)}
+        )
+        if worker is not None:
+            await touch_worker(conn, run_id, worker, start, is_sqlite=hub.db.is_sqlite)
+        fresh = await fetch_run(conn, run_id)
+    compiled = await hub.compiled_fresh(run_id, fresh.revision, fresh.state_version)
+    return {
+        "run": run_json(fresh),
+        "start_step": start,
+        "values": value_json(compiled, start),
+    }
