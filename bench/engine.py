@@ -2,10 +2,13 @@
 
 Run `python bench/engine.py [--quick]`, or `python -m bench` (which calls `main(quick)`).
 The ratio (step 10^9 / step 10) should be about 1: every value is a closed form.
+The `refold` rows time what a resume does: fold (and decide) every stored report again;
+µs per report for 100k reports vs 1k should be about 1 (linear, not quadratic).
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import sys
 import time
@@ -124,6 +127,57 @@ def window_us(quick: bool) -> float:
     return statistics.median(samples)
 
 
+REFOLD: dict[str, tuple[dict[str, Any], bool]] = {  # spec, whether the loss spikes to inf
+    "ReduceLROnPlateau": ({"type": "ReduceLROnPlateau", "patience": 10}, False),
+    "DivergenceGuard": ({"type": "DivergenceGuard", "lr_factor": 0.5, "schedule": COS}, True),
+    "LRRangeTest": ({"type": "LRRangeTest", "num_steps": 100_000, "diverge_factor": 100.0}, False),
+}
+
+
+def _loss(step: int, spikes: bool) -> float:
+    """Improves, stalls now and then (plateaus); with ``spikes``, inf every 20k reports."""
+    if spikes and step % 20_000 == 10_000:
+        return math.inf
+    return 1.0 + (step % 97 == 0) * 0.5 + 1.0 / step
+
+
+def refold_us(sched: Any, count: int, spikes: bool) -> float:
+    """µs per report to fold and decide ``count`` reports one by one, as a resume does."""
+    reports = [Report(s, {"loss": _loss(s, spikes)}) for s in range(1, count + 1)]
+    state = sched.initial_state()
+    began = time.process_time()  # CPU time: steadier than wall time on a shared machine
+    for report in reports:
+        new = sched.fold(state, report)
+        sched.decision(state, new)
+        state = new
+    return (time.process_time() - began) / count * 1e6
+
+
+def refold_rows(quick: bool) -> list[dict[str, Any]]:
+    """One row per metric-driven type: µs per report folded, 100k reports vs 1k."""
+    rows = []
+    for name, (data, spikes) in REFOLD.items():
+        sched = build_schedule([Segment(0, parse_spec(data))], [0.1])
+        rounds = 3 if quick else 7
+        small = statistics.median(refold_us(sched, 1000, spikes) for _ in range(rounds))
+        big = refold_us(sched, 100_000, spikes)
+        ratio = big / small
+        rows.append(
+            {
+                "section": "engine",
+                "metric": f"refold {name}: µs per report, 100k reports vs 1k",
+                "ours": big,
+                "peer": small,
+                "ratio": ratio,
+                "unit": "µs",
+                "goal": "ratio <= 1.5, <= 10 µs",
+                "ok": ratio <= 1.5 and big <= 10,
+                "note": "fold + decision per report, as POST /resume refolds stored reports",
+            }
+        )
+    return rows
+
+
 def main(quick: bool = False) -> list[dict[str, Any]]:
     """One row per type: cost at step 10 (peer) and at step 10^9 (ours), ratio ~ 1."""
     repeat, rounds = (300, 5) if quick else (2000, 9)
@@ -159,6 +213,7 @@ def main(quick: bool = False) -> list[dict[str, Any]]:
                 "note": f"median of {rounds} interleaved rounds of {repeat} calls",
             }
         )
+    rows.extend(refold_rows(quick))
     per = window_us(quick)
     rows.append(
         {

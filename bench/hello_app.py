@@ -1,7 +1,7 @@
 """The peer of the read-path benchmark: a hello-world FastAPI `async def` endpoint.
 
 `python -m bench.hello_app PORT WORKERS` serves it with the uvicorn options `lrhub serve` uses
-(lrhub_service/cli.py: uvloop, httptools, no access log, no log config).
+(lrhub_service/cli.py: uvloop, httptools, no access log, no log config, same workers).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def main(port: int, workers: int) -> None:
         access_log=False,
         log_config=None,
         log_level="warning",
+        timeout_graceful_shutdown=10,
     )
 
 

@@ -16,6 +16,7 @@ from bench._util import (
     row,
     spread,
     spread_note,
+    stop_group,
 )
 from bench.read_path import create_run
 from bench.seed import clone_reports, clone_runs
@@ -72,6 +73,7 @@ def measure(ctx: BenchContext) -> list[Row]:
         rounds,
         requests,
     )
+    stop_group(ctx.many.proc)  # frees its connections for the shared-counter section
     ratios = [m / f for m, f in zip(medians["many"], medians["few"], strict=True)]
     rows.append(
         row(
@@ -144,7 +146,8 @@ def rss_rows(ctx: BenchContext) -> list[Row]:
         )
     ]
     if not ctx.rss_load:
-        return [*rows, row("scale", "server RSS under load", None, note="wrk missing")]
+        note = "sampled during the read-path section, which did not run (or wrk is missing)"
+        return [*rows, row("scale", "server RSS under load", None, note=note)]
     rows.append(
         row(
             "scale",

@@ -132,6 +132,7 @@ class LrhubScheduler(LRScheduler):
         self._prefetch_at = chunk.start + max(1, len(chunk.entries) // 2)
         self._fast_until = min(self._prefetch_at, chunk.end)
         self._prefetched = False
+        self._waited = False
 
     # ---- the slow path: window boundaries, reports, outages --------------------------
     def _slow_step(self, k: int, metrics: Any, epoch: int | None) -> None:
@@ -160,7 +161,9 @@ class LrhubScheduler(LRScheduler):
     def _entry_at(self, k: int) -> tuple[list[float], tuple[Any, ...] | None] | None:
         if self._chunk.start <= k < self._chunk.end:
             return self._entries[k - self._chunk_start]
-        chunk = self._feed.take(wait_s=1.0 if self._prefetched else 0.0)
+        # wait for a fetch in flight once per window boundary, never once per step
+        chunk = self._feed.take(wait_s=0.0 if self._waited else 1.0)
+        self._waited = True
         if chunk is not None and chunk.start <= k < chunk.end:
             self._install(chunk)
             self._recovered(k)
@@ -211,8 +214,8 @@ class LrhubScheduler(LRScheduler):
             warnings.warn(
                 OutageWarning(
                     f"lrhub: no value for step {k} of run {self.run.name!r} (server "
-                    f"unreachable: {error}); holding the last value {self._last_lr} and "
-                    "probing the server every 0.5 s."
+                    f"unreachable: {error or 'no answer in time'}); holding the last "
+                    f"value {self._last_lr} and probing the server every 0.5 s."
                 ),
                 stacklevel=4,
             )

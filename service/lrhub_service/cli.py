@@ -6,6 +6,7 @@ import argparse
 import ipaddress
 import json
 import os
+import secrets
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -171,9 +172,10 @@ def cmd_tokens(args: argparse.Namespace) -> int:
 
     url = _settings(args).database_url
     if args.action == "create":
-        secret = tokens.create_token(url, args.name, args.scope)
+        name = args.name or f"{args.scope}-{secrets.token_hex(3)}"
+        secret = tokens.create_token(url, name, args.scope)
         print(secret)
-        print(f"token {args.name!r} ({args.scope}) created; it is shown only once", file=sys.stderr)
+        print(f"token {name!r} ({args.scope}) created; it is shown only once", file=sys.stderr)
     elif args.action == "list":
         for item in tokens.list_tokens(url):
             state = "revoked" if item["revoked_at"] else "active"
@@ -234,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tok = commands.add_parser("tokens", help="manage bearer tokens")
     tok.add_argument("action", choices=["create", "list", "revoke"])
-    tok.add_argument("name", nargs="?", default="", help="token name (create, revoke)")
+    tok.add_argument("name", nargs="?", default="", help="token name (create: optional)")
     tok.add_argument("--scope", choices=["read", "write"], default="write")
     database(tok)
     tok.set_defaults(func=cmd_tokens)
@@ -263,8 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "runs" and args.action == "show" and not args.run:
         parser.error("runs show needs a run id or name")
-    if args.command == "tokens" and args.action != "list" and not args.name:
-        parser.error(f"tokens {args.action} needs a name")
+    if args.command == "tokens" and args.action == "revoke" and not args.name:
+        parser.error("tokens revoke needs the token's name")
     try:
         return int(args.func(args))
     except ValidationError as exc:

@@ -146,26 +146,30 @@ def metric_value(value: float | None, special: str | None) -> float:
 
 
 def fold_groups(
-    schedule: Schedule, folded: FoldedState, groups: Iterable[FoldGroup]
+    schedule: Schedule, folded: FoldedState, groups: Iterable[FoldGroup], *, decide: bool = True
 ) -> list[dict[str, Any] | None]:
     """Fold report groups (in order) into ``folded``, in place.
 
-    Returns the decision each group produced. The engine sees the effective step, the
-    step from which the report's decision applies.
+    Returns the decision each group produced (all None unless ``decide``). The engine sees
+    the effective step, the step from which the report's decision applies.
     """
     decisions: list[dict[str, Any] | None] = []
+    steps, states = folded.steps, folded.states
+    state = folded.latest()
+    highest = folded.max_report_step
     for group in groups:
-        effective, step = group.effective_step, group.step
-        old = folded.latest()
-        new = schedule.fold(old, Report(step=effective, metrics=group.metrics))
-        decisions.append(schedule.decision(old, new))
-        if folded.steps and folded.steps[-1] == effective:
-            folded.states[-1] = new
+        effective = group.effective_step
+        new = schedule.fold(state, Report(step=effective, metrics=group.metrics))
+        decisions.append(schedule.decision(state, new) if decide else None)
+        if steps and steps[-1] == effective:
+            states[-1] = new
         else:
-            folded.steps.append(effective)
-            folded.states.append(new)
+            steps.append(effective)
+            states.append(new)
         folded.groups.append(group)
-        folded.max_report_step = max(folded.max_report_step, step)
+        highest = max(highest, group.step)
+        state = new
+    folded.max_report_step = highest
     return decisions
 
 
@@ -185,13 +189,18 @@ def refold(
 def group_reports(rows: Iterable[Any]) -> list[FoldGroup]:
     """Sorted rows of (effective_step, step, version, metric, value, special) into groups."""
     groups: list[FoldGroup] = []
-    for row in rows:
-        key = (row.effective_step, row.step, row.version)
-        value = metric_value(row.value, row.special)
-        if groups and groups[-1].key == key:
-            groups[-1].metrics[row.metric] = value
-        else:
-            groups.append(FoldGroup(*key, metrics={row.metric: value}))
+    last: tuple[int, int, int] | None = None
+    metrics: dict[str, float] = {}
+    for effective, step, version, metric, value, special in rows:
+        number = (
+            float(value) if special is None and value is not None else metric_value(value, special)
+        )
+        key = (effective, step, version)
+        if key != last:
+            metrics = {}
+            groups.append(FoldGroup(effective, step, version, metrics))
+            last = key
+        metrics[metric] = number
     return groups
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -11,6 +12,8 @@ from lrhub_service.db.models import Event, utcnow
 from lrhub_service.errors import run_not_found
 from lrhub_service.hub import Hub
 from lrhub_service.timefmt import iso
+
+log = logging.getLogger("lrhub.events")
 
 EVENT_KINDS = (
     "created",
@@ -28,6 +31,7 @@ async def record(
     conn: AsyncConnection, run_id: int, kind: str, step: int | None, data: dict[str, Any]
 ) -> None:
     """Append one event (call inside the transaction that made the change)."""
+    log.info("%s", kind, extra={"run_id": run_id, "step": step, "event": kind})
     await conn.execute(
         insert(Event).values(run_id=run_id, kind=kind, step=step, data=data, created_at=utcnow())
     )

@@ -150,7 +150,7 @@ async def load_compiled(conn: AsyncConnection, run_id: int) -> CompiledRun:
             .where(Report.run_id == run_id, Report.counted.is_(True))
             .order_by(Report.effective_step, Report.step, Report.version, Report.id)
         )
-        fold_groups(schedule, folded, group_reports(reports))
+        fold_groups(schedule, folded, group_reports(reports), decide=False)
     return CompiledRun(
         run_id=run_id,
         revision=row.revision,

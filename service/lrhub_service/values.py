@@ -133,7 +133,7 @@ async def advance(hub: Hub, run_id: int, count: int) -> dict[str, Any]:
     if taken is None:
         raise run_not_found(run_id)
     compiled = await hub.compiled_fresh(run_id, taken.revision, taken.state_version)
-    start = taken.next_step - count
+    start = taken.first_step
     if count == 1:
         return value_json(compiled, start)
     return window_json(compiled, start, count)

@@ -191,3 +191,24 @@ def test_preview_returns_a_window_and_stores_nothing(api: Any) -> None:
     assert window["count"] == 5 and len(window["lrs"]) == 2 and window["lrs"][1][0] == 1.0
     assert_problem(api.post("/v1/preview", json={"schedule": COSINE, "steps": 5}), 422)
     assert api.get("/v1/runs").json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/v1/runs/by-name/a%00b",
+        "/v1/runs/{rid}/reports?metric=a%00b",
+        "/v1/runs/{rid}/lr-finder?metric=a%00b",
+        "/v1/runs/{rid}/lr-finder?metric=%F3%B1%A5%B2%12%C3%AF%00",
+    ],
+)
+def test_nul_bytes_never_reach_a_500(api: Any, rid: int, query: str) -> None:
+    response = api.get(query.format(rid=rid))  # PostgreSQL refuses NUL in text: a 4xx there
+    assert response.status_code < 500, response.text
+    if "lr-finder" not in query:
+        assert_problem(response, 422)
+
+
+def test_nul_in_a_worker_host_is_refused(api: Any, rid: int) -> None:
+    body = {"step": 1, "worker": {"host": "node\x001"}}
+    assert_problem(api.post(f"/v1/runs/{rid}/progress", json=body), 422, "worker.host")

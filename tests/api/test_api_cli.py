@@ -73,3 +73,10 @@ def test_serve_with_several_workers(tmp_path: Any, live_server: Any) -> None:
         for _ in range(20):
             steps.add(client.post(f"/v1/runs/{rid}/advance").json()["step"])
     assert steps == set(range(20))
+
+
+def test_token_name_is_optional_on_create(database_url: str) -> None:
+    created = lrhub("tokens", "create", "--scope", "read", database_url=database_url)
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip().startswith("lrh_") and "read-" in created.stderr
+    assert lrhub("tokens", "revoke", database_url=database_url).returncode == 2

@@ -75,3 +75,23 @@ def test_database_outage_is_503_with_retry_after(api: Any, database_url: str) ->
         assert response.headers["retry-after"] == "1"
     assert api.get("/readyz").status_code == 503
     assert api.get("/healthz").status_code == 200
+
+
+def test_an_internal_error_is_a_bland_500_logged_with_the_run_id(
+    api_factory: Any, tmp_path: Any, caplog: Any
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "broken.db"
+    api = api_factory(f"sqlite:///{path}")
+    rid = make_run(api)["id"]
+    with sqlite3.connect(path) as conn:  # the schema breaks behind the server's back
+        conn.execute("DROP TABLE events")
+    with caplog.at_level(logging.ERROR, logger="lrhub.api"):
+        response = api.get(f"/v1/runs/{rid}/events")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["title"] == "Internal server error" and "Traceback" not in response.text
+    assert "events" not in body["detail"]
+    records = [r for r in caplog.records if r.name == "lrhub.api"]
+    assert records and records[-1].run_id == rid and records[-1].exc_info

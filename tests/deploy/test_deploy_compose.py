@@ -108,3 +108,15 @@ def test_compose_and_dockerfile_pass_their_linters() -> None:
     for argv in checks:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=50)
         assert done.returncode == 0, f"{argv[0]}: {done.stdout}{done.stderr}"
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    """Each part of the README's test command (first code block) is a command line of .ci/run."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    block = readme.split("```bash", 1)[1].split("```", 1)[0]
+    (line,) = [line for line in block.splitlines() if "pytest" in line]
+    parts = [part.strip() for part in line.split("#", 1)[0].split("&&")]
+    ci_lines = {text.strip() for text in (REPO_ROOT / ".ci" / "run").read_text().splitlines()}
+    assert parts[0] == "pip install torch==2.13.0", "torch 2.13.0 must be installed first"
+    for part in parts:
+        assert part in ci_lines, f".ci/run does not run the README's `{part}`"

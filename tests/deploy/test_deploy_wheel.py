@@ -18,7 +18,7 @@ def test_installed_wheel_ships_migrations_and_upgrades_from_any_directory(tmp_pa
     """Build the wheel, install it in a venv, run `lrhub db upgrade` from an empty folder."""
     wheels = tmp_path / "wheels"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
          "-w", str(wheels), str(REPO_ROOT)],
         capture_output=True, text=True, timeout=180,
     )  # fmt: skip

@@ -35,13 +35,13 @@ def test_sigkill_under_load_never_repeats_an_acknowledged_step(
         for _ in range(WORKERS)
     ]
     try:
-        time.sleep(1.5)
+        time.sleep(1.0)
         killed_at = time.time()
         server.kill()
-        time.sleep(0.3)
+        time.sleep(0.2)
         server.start()
         restarted_at = time.time()
-        time.sleep(1.5)
+        time.sleep(1.0)
     finally:
         stop_file.touch()
     outputs = [worker.communicate(timeout=60) for worker in workers]

@@ -12,7 +12,7 @@ from e2e_support import LiveLrhub, create_run, free_port, scratch_database
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-MAX_EXAMPLES = int(os.environ.get("LRHUB_FUZZ_EXAMPLES", "20"))
+MAX_EXAMPLES = int(os.environ.get("LRHUB_FUZZ_EXAMPLES", "15"))
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from lrhub_service.engine import MetricState, Report, Schedule, Segment, build_schedule, parse_spec
 from lrhub_service.engine.beyond import range_test_suggestions, smooth_losses
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from lrhub_service.engine import Segment, build_schedule, parse_spec
 from lrhub_service.engine.beyond.restarts import cycle_start, restart_cycle
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from lrhub_service.engine import Segment, SpecError, build_schedule, canonical_json, parse_spec
 
 COSINE = {"type": "CosineAnnealingLR", "T_max": 10}

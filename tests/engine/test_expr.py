@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from lrhub_service.engine.expr import (
     MAX_DEPTH,
     Expression,

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lrhub_service.api.problems import problem
+from lrhub_service.api.problems import problem, run_id_of
 from lrhub_service.observability import Metrics
 
 log = logging.getLogger("lrhub.access")
@@ -99,7 +99,7 @@ class MetricsMiddleware:
             route = _route_template(scope)
             self.metrics.latency.labels(scope["method"], route, str(status)).observe(elapsed)
             if log.isEnabledFor(logging.DEBUG) or status >= 500:
-                run_id = scope.get("path_params", {}).get("run_id")
+                run_id = run_id_of(scope.get("path_params"))
                 log.log(
                     logging.ERROR if status >= 500 else logging.DEBUG,
                     "%s %s %s",

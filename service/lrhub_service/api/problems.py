@@ -21,11 +21,9 @@ from lrhub_service.errors import ServiceError
 
 log = logging.getLogger("lrhub.api")
 
+SQLITE_BUSY_WORDS = ("locked", "busy", "unable to open", "disk i/o")
 DATABASE_DOWN: tuple[type[Exception], ...] = (
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
     sa_exc.TimeoutError,
-    sqlite3.OperationalError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.exceptions.CannotConnectNowError,
@@ -38,14 +36,15 @@ DATABASE_DOWN: tuple[type[Exception], ...] = (
 )
 
 
-def _database_down(exc: sa_exc.DBAPIError) -> bool:
-    """A SQLAlchemy-wrapped driver error that means "cannot reach the database"."""
-    cause: BaseException | None = exc.orig
-    while cause is not None:
-        if isinstance(cause, DATABASE_DOWN):
+def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    """Whether ``exc`` or anything in its ``orig``/``__cause__`` chain is one of ``kinds``."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kinds):
             return True
-        cause = cause.__cause__
-    return bool(exc.connection_invalidated)
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
+
 
 PROBLEM_BASE = "https://lrhub.dev/problems/"
 TITLES = {
@@ -62,6 +61,12 @@ TITLES = {
     500: ("internal", "Internal server error"),
     503: ("unavailable", "Service unavailable"),
 }
+
+
+def run_id_of(scope_params: Any) -> int | str | None:
+    """The run id of a request (an int when it is one), for log lines."""
+    raw = (scope_params or {}).get("run_id")
+    return int(raw) if isinstance(raw, str) and raw.isdigit() else raw
 
 
 def problem(
@@ -176,7 +181,7 @@ async def on_database_down(request: Request, exc: Exception) -> Response:
         request.method,
         request.url.path,
         type(exc).__name__,
-        extra={"run_id": request.path_params.get("run_id")},
+        extra={"run_id": run_id_of(request.path_params)},
     )
     return problem(
         503,
@@ -185,14 +190,35 @@ async def on_database_down(request: Request, exc: Exception) -> Response:
     )
 
 
-async def on_dbapi_error(request: Request, exc: sa_exc.DBAPIError) -> Response:
-    if _database_down(exc):
+def _unavailable(exc: BaseException) -> bool:
+    """Whether a database error means "try again later" rather than a bug."""
+    if _caused_by(exc, DATABASE_DOWN):
+        return True
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlite3.OperationalError):
+            return any(word in str(seen).lower() for word in SQLITE_BUSY_WORDS)
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
+
+
+async def on_sqlite_error(request: Request, exc: sqlite3.OperationalError) -> Response:
+    if _unavailable(exc):
         return await on_database_down(request, exc)
     return await on_unexpected(request, exc)
 
 
+async def on_dbapi_error(request: Request, exc: sa_exc.DBAPIError) -> Response:
+    """Sort a SQLAlchemy-wrapped driver error: unreachable (503), unstorable data (422), bug."""
+    if exc.connection_invalidated or _unavailable(exc):
+        return await on_database_down(request, exc)
+    if _caused_by(exc, (asyncpg.DataError, sqlite3.DataError)):
+        return await on_unstorable(request, exc)
+    return await on_unexpected(request, exc)
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
-    run_id = request.path_params.get("run_id") if hasattr(request, "path_params") else None
+    run_id = run_id_of(request.path_params)
     log.error(
         "unhandled error on %s %s",
         request.method,
@@ -216,4 +242,5 @@ def install(app: FastAPI) -> None:
     for kind in DATABASE_DOWN:
         app.add_exception_handler(kind, on_database_down)
     app.add_exception_handler(sa_exc.DBAPIError, on_dbapi_error)  # type: ignore[arg-type]
+    app.add_exception_handler(sqlite3.OperationalError, on_sqlite_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, on_unexpected)

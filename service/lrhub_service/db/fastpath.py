@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.engine import make_url
 
+from lrhub_service.db.coalesce import Coalescer, CounterBatcher
 from lrhub_service.db.urls import asyncpg_ssl_off, backend_name
 
 PG_FRESHNESS = "SELECT revision, state_version, horizon FROM runs WHERE id = $1"
@@ -45,9 +46,13 @@ class Freshness(NamedTuple):
 
 
 class Taken(NamedTuple):
-    next_step: int
+    first_step: int
     revision: int
     state_version: int
+
+
+async def _keep_session(_connection: Any) -> None:
+    """Skip asyncpg's per-release ``RESET ALL``/``UNLISTEN *`` round trip."""
 
 
 class FastPath:
@@ -62,6 +67,8 @@ class FastPath:
         self._reader: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
         self._write_lock = threading.Lock()
+        self._coalesced: Coalescer[Freshness | None] = Coalescer(self._pg_freshness)
+        self._counter = CounterBatcher(self._advance_statement)
 
     async def open(self) -> None:
         if self.backend == "postgresql":
@@ -72,6 +79,7 @@ class FastPath:
                 dsn.render_as_string(hide_password=False),
                 min_size=1,
                 max_size=self._pool_size,
+                reset=_keep_session,  # our statements leave no session state behind
                 **({"ssl": False} if asyncpg_ssl_off(self._url) else {}),
             )
         else:
@@ -97,20 +105,29 @@ class FastPath:
     async def freshness(self, run_id: int) -> Freshness | None:
         """The run's revision, state version and horizon, or None when it does not exist."""
         if self._pool is not None:
-            row = await self._pool.fetchrow(PG_FRESHNESS, run_id)
-        else:
-            assert self._reader is not None
-            rows = self._reader.execute(SQLITE_FRESHNESS, (run_id,)).fetchall()
-            row = rows[0] if rows else None
+            return await self._coalesced.get(run_id)
+        assert self._reader is not None
+        rows = self._reader.execute(SQLITE_FRESHNESS, (run_id,)).fetchall()
+        return Freshness(*rows[0]) if rows else None
+
+    async def _pg_freshness(self, run_id: int) -> Freshness | None:
+        row = await self._pool.fetchrow(PG_FRESHNESS, run_id)
         return Freshness(*row) if row is not None else None
 
     async def advance(self, run_id: int, count: int) -> Taken | None:
-        """Atomically take ``count`` steps; the new counter and the run's versions."""
+        """Atomically take ``count`` steps: the first one taken and the run's versions.
+
+        Concurrent calls on one run share a statement (see ``CounterBatcher``).
+        """
+        taken = await self._counter.take(run_id, count)
+        return Taken(*taken) if taken is not None else None
+
+    async def _advance_statement(self, run_id: int, count: int) -> tuple[int, int, int] | None:
         if self._pool is not None:
             row = await self._pool.fetchrow(PG_ADVANCE, run_id, count)
         else:
             row = await asyncio.to_thread(self._write, SQLITE_ADVANCE, (run_id, count))
-        return Taken(*row) if row is not None else None
+        return (int(row[0]), int(row[1]), int(row[2])) if row is not None else None
 
     async def promise(
         self, run_id: int, last: int, revision: int, state_version: int

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from .errors import SpecError, join_loc
 from .state import MetricState
@@ -21,9 +21,8 @@ TransformFn = Callable[[float, int, MetricState], float]
 """``(incoming_lr, local_step, state) -> lr``: how a node acts on a running lr in a chain."""
 
 
-@dataclass(frozen=True)
-class HookOutcome:
-    """A metric hook's new record and the flags it raises."""
+class HookOutcome(NamedTuple):
+    """A metric hook's new record and the flags it raises (a tuple: cheap per report)."""
 
     record: Any
     stop: bool = False

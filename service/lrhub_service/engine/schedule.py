@@ -7,12 +7,13 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import wraps
+from types import MappingProxyType
 from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 from .errors import SpecError
 from .expr import ExpressionError
 from .node import LrFn, MetricHook
-from .state import MetricState, Report
+from .state import MetricState, Report, freeze
 
 
 class Values(NamedTuple):
@@ -113,16 +114,21 @@ class Schedule:
     @_as_spec_error
     def fold(self, state: MetricState, report: Report) -> MetricState:
         """The state after one more report (pure: ``state`` is left as it was)."""
-        nodes = dict(state.nodes)
+        nodes: Any = state.nodes  # always a MappingProxyType (see MetricState)
+        changed: dict[str, Any] | None = None
         stopped, diverged = state.stopped, state.diverged
         for hook in self.hooks:
-            outcome = hook.fold(state.node(hook.key), report.step, report.metrics, state)
+            outcome = hook.fold(nodes.get(hook.key), report.step, report.metrics, state)
             if outcome is None:
                 continue
-            nodes[hook.key] = outcome.record
+            if changed is None:
+                changed = nodes.copy()  # a proxy's copy: a plain dict
+            changed[hook.key] = freeze(outcome.record)  # O(1) for a frozen_record
             stopped = stopped or outcome.stop
             diverged = diverged or outcome.diverged
-        return MetricState(nodes, stopped, diverged, state.reports + 1)
+        if changed is not None:
+            nodes = MappingProxyType(changed)
+        return MetricState._trusted(nodes, stopped, diverged, state.reports + 1)
 
     def decision(self, old_state: MetricState, new_state: MetricState) -> dict[str, Any] | None:
         """What changed between two states, e.g. ``{"kind": "plateau", "factor": 0.1}``."""

@@ -12,12 +12,22 @@ from typing import Any
 def freeze(value: Any) -> Any:
     """A read-only copy of plain JSON: dicts become mapping proxies, lists tuples."""
     if isinstance(value, MappingProxyType):
-        return value  # only freeze() makes these, so it is frozen all the way down
+        return value  # only freeze() and frozen_record() make these: frozen all the way down
     if isinstance(value, Mapping):
         return MappingProxyType({str(k): freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
         return tuple(freeze(v) for v in value)
     return value
+
+
+def frozen_record(fields: dict[str, Any]) -> Mapping[str, Any]:
+    """A node record from fields that are already frozen, without walking them again.
+
+    Every value must be a scalar, a tuple of frozen values or a frozen mapping (built
+    from an earlier record's tuples, e.g. ``steps + (step,)``), so a fold costs O(fields)
+    instead of O(record size). Give anything else to :func:`freeze` instead.
+    """
+    return MappingProxyType(fields)
 
 
 def thaw(value: Any) -> Any:
@@ -29,6 +39,9 @@ def thaw(value: Any) -> Any:
     return value
 
 
+_set = object.__setattr__  # how a frozen dataclass sets its own fields
+
+
 @dataclass(frozen=True)
 class Report:
     """The metrics passed with the ``step(metric)`` call that moves to ``step`` (>= 1)."""
@@ -37,12 +50,13 @@ class Report:
     metrics: Mapping[str, float]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MetricState:
     """What the reports so far decided: one plain-JSON record per metric-driven node.
 
     Node records are frozen (read-only mappings and tuples; every fold builds new
-    ones), so a state can be kept, shared, compared and rewound freely.
+    ones, sharing the unchanged parts), so a state can be kept, shared, compared and
+    rewound freely.
     """
 
     nodes: Mapping[str, Any] = field(default_factory=dict)
@@ -54,6 +68,18 @@ class MetricState:
         if not isinstance(self.nodes, MappingProxyType):
             object.__setattr__(self, "nodes", freeze(self.nodes))
 
+    @classmethod
+    def _trusted(
+        cls, nodes: Mapping[str, Any], stopped: bool, diverged: bool, reports: int
+    ) -> MetricState:
+        """A state from a mapping of already frozen records (no copy, no walk)."""
+        state = object.__new__(cls)
+        _set(state, "nodes", nodes)
+        _set(state, "stopped", stopped)
+        _set(state, "diverged", diverged)
+        _set(state, "reports", reports)
+        return state
+
     def node(self, key: str) -> Any:
         """The record of node ``key``, or None before its first report."""
         return self.nodes.get(key)
@@ -61,8 +87,10 @@ class MetricState:
     def with_node(self, key: str, record: Any) -> MetricState:
         """A copy with node ``key``'s record replaced."""
         nodes = dict(self.nodes)
-        nodes[key] = record
-        return MetricState(nodes, self.stopped, self.diverged, self.reports)
+        nodes[key] = freeze(record)
+        return MetricState._trusted(
+            MappingProxyType(nodes), self.stopped, self.diverged, self.reports
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (for storage and caches); ``from_json`` reverses it."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -17,27 +17,68 @@ from lrhub_service.api.schemas import (
     Progress,
     ReportMetrics,
 )
+from lrhub_service.errors import Invalid
 
 read = APIRouter(prefix="/v1", tags=["values"])
 write = APIRouter(prefix="/v1", tags=["values"])
-StepQuery = Annotated[int, Query(ge=0, le=MAX_STEP)]
 
 
-@read.get("/runs/{run_id}/lr")
-async def lr_at(request: Request, run_id: RunId, step: StepQuery) -> Response:
+def _integer(raw: str | None, loc: str, low: int, high: int = MAX_STEP) -> int:
+    """Parse one integer parameter by hand (the hot routes skip FastAPI's param machinery)."""
+    if raw is None:
+        raise Invalid("Field required", loc=loc)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid("Input should be a valid integer", loc=loc) from None
+    if not low <= value <= high:
+        raise Invalid(f"Input should be between {low} and {high}", loc=loc)
+    return value
+
+
+def _param(name: str, where: str, low: int, high: int, required: bool = True) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": required,
+        "schema": {"type": "integer", "minimum": low, "maximum": high},
+    }
+
+
+RUN_ID_PARAM = _param("run_id", "path", 1, 2**62)
+
+
+@read.get(
+    "/runs/{run_id}/lr",
+    openapi_extra={"parameters": [RUN_ID_PARAM, _param("step", "query", 0, MAX_STEP)]},
+)
+async def lr_at(request: Request) -> Response:
     """The values at one step (a read: promises nothing)."""
+    run_id = _integer(request.path_params["run_id"], "run_id", 1, 2**62)
+    step = _integer(request.query_params.get("step"), "step", 0)
     body = await values.read_value(hub_of(request), run_id, step)
     return json_response(body, revision=body["revision"])
 
 
-@read.get("/runs/{run_id}/window")
-async def window(
-    request: Request,
-    run_id: RunId,
-    start: StepQuery,
-    count: Annotated[int, Query(ge=1, le=1_000_000)] = 1024,
-) -> Response:
-    """Consecutive steps in columns; the run promises them (its horizon moves to the end)."""
+@read.get(
+    "/runs/{run_id}/window",
+    openapi_extra={
+        "parameters": [
+            RUN_ID_PARAM,
+            _param("start", "query", 0, MAX_STEP),
+            _param("count", "query", 1, 1_000_000, required=False),
+        ]
+    },
+)
+async def window(request: Request) -> Response:
+    """Consecutive steps in columns; the run promises them (its horizon moves to the end).
+
+    ``count`` defaults to 1024 and is capped at the server's window length.
+    """
+    query = request.query_params
+    run_id = _integer(request.path_params["run_id"], "run_id", 1, 2**62)
+    start = _integer(query.get("start"), "start", 0)
+    count = _integer(query.get("count", "1024"), "count", 1, 1_000_000)
     payload, revision = await values.read_window(hub_of(request), run_id, start, count)
     return Response(payload, media_type="application/json", headers={"ETag": f'"{revision}"'})
 

@@ -12,12 +12,12 @@ from pydantic import Field
 
 from ..node import Context, HookOutcome, LrFn, Node
 from ..specs.base import SpecModel
-from ..state import MetricState
+from ..state import MetricState, freeze, frozen_record
 
 if TYPE_CHECKING:
     AnySpec = Any
 
-Record = dict[str, Any]
+Record = Mapping[str, Any]
 
 
 class DivergenceGuard(SpecModel):
@@ -74,7 +74,7 @@ class GuardHook:
     spec: DivergenceGuard
 
     def initial(self) -> Record:
-        return {"best": None, "divergences": 0, "cuts": [], "cooldown": 0}
+        return frozen_record({"best": None, "divergences": 0, "cuts": (), "cooldown": 0})
 
     def fold(
         self, record: Any, step: int, metrics: Mapping[str, float], state: MetricState
@@ -82,18 +82,18 @@ class GuardHook:
         value = metrics.get(self.spec.metric)
         if value is None:
             return None
-        record = record or self.initial()
+        record = freeze(record or self.initial())  # O(1): records in a state are frozen
         loss, best, cooling = float(value), record["best"], record["cooldown"] > 0
         cooldown = max(0, record["cooldown"] - 1)
         exploded = best is not None and best > 0 and loss > self.spec.diverge_factor * best
         if math.isfinite(loss) and not (exploded and not cooling):
             if best is None or loss < best:
                 best = loss
-            return HookOutcome({**record, "best": best, "cooldown": cooldown})
-        cuts = list(record["cuts"])
+            return HookOutcome(frozen_record({**record, "best": best, "cooldown": cooldown}))
+        cuts = record["cuts"]  # shared until a cut
         can_cut = self.spec.lr_factor is not None and len(cuts) < self.spec.max_reductions
         if can_cut:
-            cuts.append(step)
+            cuts = (*cuts, step)
             cooldown = self.spec.cooldown
         new = {
             "best": best,
@@ -101,7 +101,7 @@ class GuardHook:
             "cuts": cuts,
             "cooldown": cooldown,
         }
-        return HookOutcome(new, stop=not can_cut, diverged=True)
+        return HookOutcome(frozen_record(new), stop=not can_cut, diverged=True)
 
     def decision(self, old: Any, new: Any) -> dict[str, Any] | None:
         before = old["divergences"] if old else 0

@@ -12,9 +12,9 @@ from pydantic import Field
 from ..curves import Curve
 from ..node import Context, HookOutcome, Node
 from ..specs.base import PerGroup, Problem, SpecModel, lift
-from ..state import MetricState
+from ..state import MetricState, frozen_record
 
-Record = dict[str, Any]
+Record = Mapping[str, Any]
 MetricName = Annotated[str, Field(min_length=1, max_length=100)]
 
 
@@ -75,14 +75,16 @@ class RangeTestHook:
     spec: LRRangeTest
 
     def initial(self) -> Record:
-        return {
-            "count": 0,
-            "avg": 0.0,
-            "smoothed": None,
-            "best": None,
-            "best_step": None,
-            "stop": None,
-        }
+        return frozen_record(
+            {
+                "count": 0,
+                "avg": 0.0,
+                "smoothed": None,
+                "best": None,
+                "best_step": None,
+                "stop": None,
+            }
+        )
 
     def fold(
         self, record: Any, step: int, metrics: Mapping[str, float], state: MetricState
@@ -93,7 +95,7 @@ class RangeTestHook:
             return None
         loss = float(value)
         if not math.isfinite(loss):
-            return HookOutcome({**record, "stop": "diverged"}, stop=True)
+            return HookOutcome(frozen_record({**record, "stop": "diverged"}), stop=True)
         count = record["count"] + 1
         beta = self.spec.smoothing
         avg = beta * record["avg"] + (1.0 - beta) * loss
@@ -114,7 +116,7 @@ class RangeTestHook:
             "best_step": best_step,
             "stop": stop,
         }
-        return HookOutcome(new, stop=stop is not None)
+        return HookOutcome(frozen_record(new), stop=stop is not None)
 
     def decision(self, old: Any, new: Any) -> dict[str, Any] | None:
         if not new or new["stop"] is None or (old and old["stop"] is not None):

@@ -11,10 +11,10 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from ..node import Context, HookOutcome, LrFn, Node, TransformFn
-from ..state import MetricState
+from ..state import MetricState, freeze, frozen_record
 from .base import NonNegative, PerGroup, SpecModel
 
-Record = dict[str, Any]
+Record = Mapping[str, Any]
 
 
 class ReduceLROnPlateau(SpecModel):
@@ -86,7 +86,7 @@ class PlateauHook:
         return replace(self, inputs=inputs)
 
     def initial(self) -> Record:
-        return {"best": None, "bad": 0, "cooldown": 0, "steps": [], "counts": []}
+        return frozen_record({"best": None, "bad": 0, "cooldown": 0, "steps": (), "counts": ()})
 
     def _pick(self, metrics: Mapping[str, float]) -> float | None:
         name = self.spec.metric
@@ -116,7 +116,7 @@ class PlateauHook:
         value = self._pick(metrics)
         if value is None:
             return None
-        record = record or self.initial()
+        record = freeze(record or self.initial())  # O(1): records in a state are frozen
         spec = self.spec
         best, bad, cooldown = record["best"], record["bad"], record["cooldown"]
         if self._is_better(float(value), best):
@@ -126,9 +126,9 @@ class PlateauHook:
         if cooldown > 0:
             cooldown -= 1
             bad = 0
-        steps, counts = list(record["steps"]), list(record["counts"])
+        steps, counts = record["steps"], record["counts"]  # shared until a reduction
         if bad > spec.patience:
-            old_counts = list(counts[-1]) if counts else [0] * len(self.inputs)
+            old_counts = counts[-1] if counts else (0,) * len(self.inputs)
             new_counts = list(old_counts)
             for g, (inp, transform) in enumerate(zip(self.inputs, self.transforms, strict=True)):
                 incoming = inp(step, state)
@@ -136,12 +136,14 @@ class PlateauHook:
                 new = max(incoming * spec.factor ** (old_counts[g] + 1), self.min_lrs[g])
                 if old - new > spec.eps:
                     new_counts[g] += 1
-            if new_counts != old_counts:
-                steps.append(step)
-                counts.append(new_counts)
+            if tuple(new_counts) != old_counts:
+                steps = (*steps, step)
+                counts = (*counts, tuple(new_counts))
             cooldown, bad = spec.cooldown, 0
         return HookOutcome(
-            {"best": best, "bad": bad, "cooldown": cooldown, "steps": steps, "counts": counts}
+            frozen_record(
+                {"best": best, "bad": bad, "cooldown": cooldown, "steps": steps, "counts": counts}
+            )
         )
 
     def decision(self, old: Any, new: Any) -> dict[str, Any] | None:
