@@ -64,6 +64,34 @@ def raw_counter_loop(database_url: str, workers: int, seconds: float) -> tuple[f
     return len(flat) / elapsed, flat
 
 
+def free_connections(database_url: str) -> int:
+    """How many more client connections PostgreSQL accepts right now."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT current_setting('max_connections')::int"
+            " - current_setting('superuser_reserved_connections')::int"
+            " - (SELECT count(*) FROM pg_stat_activity)"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def raw_loop_with_retries(
+    database_url: str, workers: int, seconds: float, tries: int = 4
+) -> tuple[float, list[float]]:
+    """The raw loop, waiting for other clients to free connections when PostgreSQL is full."""
+    for attempt in range(tries):
+        try:
+            return raw_counter_loop(database_url, workers, seconds)
+        except psycopg.OperationalError as exc:
+            if attempt == tries - 1:
+                free = free_connections(database_url)
+                raise psycopg.OperationalError(
+                    f"{workers} connections needed, {free} free (max_connections): {exc}"
+                ) from exc
+            time.sleep(2.0)
+    raise AssertionError("unreachable")
+
+
 def measure(ctx: BenchContext) -> list[Row]:
     """Interleaved rounds of the API and the raw loop at each concurrency."""
     if not wrk_available():
@@ -92,7 +120,7 @@ def compare(ctx: BenchContext, url: str, script: Path, workers: int) -> list[Row
     api_rps, raw_rps, ratios, api_p, raw_p, errors = [], [], [], [], [], 0
     for _ in range(rounds):
         result = wrk(url, workers, seconds, script=script)
-        rate, latencies = raw_counter_loop(ctx.database_url, workers, seconds)
+        rate, latencies = raw_loop_with_retries(ctx.database_url, workers, seconds)
         api_rps.append(result.rps)
         raw_rps.append(rate)
         ratios.append(result.rps / rate)

@@ -9,6 +9,7 @@ from pathlib import Path
 import matplotlib.image
 import matplotlib.pyplot as plt
 import pytest
+
 from lrhub_service.engine import SpecError
 from lrhub_service.preview import build_figure, evaluate_preview, render_preview, sparkline
 

@@ -25,6 +25,7 @@ from lrhub_service.db.fastpath import FastPath
 from lrhub_service.db.models import Report, Revision, Run
 from lrhub_service.engine import SpecError
 from lrhub_service.errors import Conflict, run_not_found
+from lrhub_service.idempotency import Pruner
 from lrhub_service.settings import Settings
 
 
@@ -53,6 +54,7 @@ class Hub:
         self.db = db
         self.fast = fast
         self.cache = RunCache()
+        self.pruner = Pruner(db, settings.idempotency_ttl_s)
         self._loading: dict[int, asyncio.Lock] = {}
 
     async def compiled(

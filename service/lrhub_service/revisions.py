@@ -14,10 +14,12 @@ from sqlalchemy import insert, select, update
 
 from lrhub_service import events
 from lrhub_service.compiled import CompiledRun, SegmentRecord, build
+from lrhub_service.db.listener import announce
 from lrhub_service.db.models import Revision, Run, utcnow
 from lrhub_service.engine import Schedule, SpecError
 from lrhub_service.errors import Conflict, Invalid, PreconditionFailed, run_not_found
 from lrhub_service.hub import Hub, active_segments, load_compiled
+from lrhub_service.idempotency import IdemKey, lookup, once, remember
 from lrhub_service.runs import RUN_COLUMNS, parse_schedule, run_json
 from lrhub_service.timefmt import iso
 
@@ -60,98 +62,108 @@ async def revise(
     continue_value: bool,
     clock: str,
     expected_revision: int | None,
+    idem: IdemKey | None = None,
 ) -> dict[str, Any]:
-    """Add a revision; 412 when ``expected_revision`` is stale."""
+    """Add a revision; 412 when ``expected_revision`` is stale (a keyed retry replays)."""
     canonical = parse_schedule(schedule)
-    async with hub.db.transaction() as conn:
-        query = select(*RUN_COLUMNS).where(Run.id == run_id)
-        if not hub.db.is_sqlite:
-            query = query.with_for_update()
-        run = (await conn.execute(query)).first()
-        if run is None:
-            raise run_not_found(run_id)
-        if expected_revision is not None and expected_revision != run.revision:
-            raise PreconditionFailed(
-                f"run {run_id} is at revision {run.revision}, not {expected_revision}: "
-                "someone else revised it; reload and retry",
-                loc="expected_revision",
-            )
-        earliest = run.horizon + 1
-        effective = earliest if from_step is None else max(from_step, earliest)
-        compiled: CompiledRun | None
-        try:
-            compiled = await hub.compiled(conn, run_id, run.revision, run.state_version)
-        except Conflict:
-            compiled = None  # no base values yet: there is no current value to continue from
-        segments = await _segments(conn, run_id)
-        new = SegmentRecord(
-            revision=run.revision + 1,
-            start=effective,
-            schedule=canonical,
-            clock_offset=effective if clock == "restart" else 0,
-            scale=None,
-        )
-        spe = (run.options or {}).get("steps_per_epoch")
-        try:
-            trial: Schedule | None = build(
-                active_segments([*segments, new]), run.base_lrs, run.base_momentums, spe
-            )
-        except SpecError as exc:
-            if compiled is not None or not _needs_bases(exc):
-                raise _invalid(exc) from exc
-            trial = None
-        scale = None
-        if continue_value and compiled is not None and trial is not None and effective > 0:
-            scale = _continue_scale(compiled, trial, effective)
-        now = utcnow()
-        await conn.execute(
-            insert(Revision).values(
-                run_id=run_id,
-                revision=new.revision,
-                effective_step=effective,
+
+    async def act() -> tuple[int, dict[str, Any]]:
+        async with hub.db.transaction() as conn:
+            query = select(*RUN_COLUMNS).where(Run.id == run_id)
+            if not hub.db.is_sqlite:
+                query = query.with_for_update()
+            run = (await conn.execute(query)).first()
+            if run is None:
+                raise run_not_found(run_id)
+            await lookup(conn, idem)
+            if expected_revision is not None and expected_revision != run.revision:
+                raise PreconditionFailed(
+                    f"run {run_id} is at revision {run.revision}, not {expected_revision}: "
+                    "someone else revised it; reload and retry",
+                    loc="expected_revision",
+                )
+            earliest = run.horizon + 1
+            effective = earliest if from_step is None else max(from_step, earliest)
+            compiled: CompiledRun | None
+            try:
+                compiled = await hub.compiled(conn, run_id, run.revision, run.state_version)
+            except Conflict:
+                compiled = None  # no base values yet: there is no current value to continue from
+            segments = await _segments(conn, run_id)
+            new = SegmentRecord(
+                revision=run.revision + 1,
+                start=effective,
                 schedule=canonical,
-                clock=clock,
-                continue_value=continue_value,
-                clock_offset=new.clock_offset,
-                scale=scale,
-                created_at=now,
+                clock_offset=effective if clock == "restart" else 0,
+                scale=None,
             )
-        )
-        await conn.execute(
-            update(Run)
-            .where(Run.id == run_id)
-            .values(revision=new.revision, schedule=canonical, updated_at=now)
-        )
-        try:
-            fresh: CompiledRun | None = await load_compiled(conn, run_id)
-        except Conflict:
-            fresh = None  # still waiting for the first attach's base values
-        if fresh is not None:
+            spe = (run.options or {}).get("steps_per_epoch")
+            try:
+                trial: Schedule | None = build(
+                    active_segments([*segments, new]), run.base_lrs, run.base_momentums, spe
+                )
+            except SpecError as exc:
+                if compiled is not None or not _needs_bases(exc):
+                    raise _invalid(exc) from exc
+                trial = None
+            scale = None
+            if continue_value and compiled is not None and trial is not None and effective > 0:
+                scale = _continue_scale(compiled, trial, effective)
+            now = utcnow()
+            await conn.execute(
+                insert(Revision).values(
+                    run_id=run_id,
+                    revision=new.revision,
+                    effective_step=effective,
+                    schedule=canonical,
+                    clock=clock,
+                    continue_value=continue_value,
+                    clock_offset=new.clock_offset,
+                    scale=scale,
+                    created_at=now,
+                )
+            )
             await conn.execute(
                 update(Run)
                 .where(Run.id == run_id)
-                .values(
-                    has_momentum=fresh.schedule.has_momentum,
-                    metric_driven=fresh.schedule.metric_driven,
-                )
+                .values(revision=new.revision, schedule=canonical, updated_at=now)
             )
-        await events.record(
-            conn,
-            run_id,
-            "revised",
-            effective,
-            {
-                "revision": new.revision,
-                "from_step": from_step,
-                "continue": continue_value,
-                "clock": clock,
-                "scale": scale,
-            },
-        )
-        row = (await conn.execute(select(*RUN_COLUMNS).where(Run.id == run_id))).one()
-    if fresh is not None:
-        hub.cache.put(fresh)
-    return {"revision": new.revision, "effective_step": effective, "run": run_json(row)}
+            try:
+                fresh: CompiledRun | None = await load_compiled(conn, run_id)
+            except Conflict:
+                fresh = None  # still waiting for the first attach's base values
+            if fresh is not None:
+                await conn.execute(
+                    update(Run)
+                    .where(Run.id == run_id)
+                    .values(
+                        has_momentum=fresh.schedule.has_momentum,
+                        metric_driven=fresh.schedule.metric_driven,
+                    )
+                )
+            await events.record(
+                conn,
+                run_id,
+                "revised",
+                effective,
+                {
+                    "revision": new.revision,
+                    "from_step": from_step,
+                    "continue": continue_value,
+                    "clock": clock,
+                    "scale": scale,
+                },
+            )
+            await announce(conn, run_id, is_sqlite=hub.db.is_sqlite)
+            row = (await conn.execute(select(*RUN_COLUMNS).where(Run.id == run_id))).one()
+            body = {"revision": new.revision, "effective_step": effective, "run": run_json(row)}
+            await remember(conn, idem, 201, body)
+        hub.fast.forget(run_id)
+        if fresh is not None:
+            hub.cache.put(fresh)
+        return 201, body
+
+    return (await once(hub.db, idem, act))[1]  # type: ignore[no-any-return]
 
 
 async def _segments(conn: Any, run_id: int) -> list[SegmentRecord]:

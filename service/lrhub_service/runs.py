@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lrhub_service import events
 from lrhub_service.compiled import SegmentRecord, build
+from lrhub_service.db.listener import announce
 from lrhub_service.db.models import Report, Revision, Run, utcnow
 from lrhub_service.engine import Schedule, SpecError, canonical_json, parse_spec
 from lrhub_service.errors import Conflict, Invalid, NotFound, run_not_found
 from lrhub_service.hub import Hub
+from lrhub_service.idempotency import IdemKey, lookup, once, remember
 from lrhub_service.timefmt import iso
 
 RUN_COLUMNS = tuple(Run.__table__.columns)
@@ -39,6 +41,7 @@ def run_json(row: Any) -> dict[str, Any]:
         "horizon": row.horizon,
         "next_step": row.next_step,
         "status": row.status,
+        "clean_exit": row.clean_exit,
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }
@@ -88,63 +91,92 @@ async def ensure_exists(conn: AsyncConnection, run_id: int) -> None:
 
 
 async def create_run(
-    hub: Hub, name: str, schedule: Any, options: dict[str, Any], restart: bool
+    hub: Hub,
+    name: str,
+    schedule: Any,
+    options: dict[str, Any],
+    restart: bool,
+    idem: IdemKey | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Get-or-create by name; returns (run, created). 409 when the stored spec differs."""
     canonical = parse_schedule(schedule)
     shape = describe(canonical, None, None, options.get("steps_per_epoch"))
-    for _attempt in range(3):
-        try:
-            async with hub.db.transaction() as conn:
-                existing = await _by_name(conn, name, lock=True, hub=hub)
-                if existing is not None:
-                    _check_same(existing, canonical, options)
-                    if restart:
-                        existing = await _restart(hub, conn, existing.id)
-                    return run_json(existing), False
-                now = utcnow()
-                run_id = (
-                    await conn.execute(
-                        insert(Run)
-                        .values(
-                            name=name,
-                            schedule=canonical,
-                            options=options,
-                            revision=1,
-                            num_groups=shape.num_groups if shape else None,
-                            base_lrs=None,
-                            has_momentum=bool(shape and shape.has_momentum),
-                            metric_driven=bool(shape and shape.metric_driven),
-                            progress=0,
-                            horizon=-1,
-                            next_step=0,
-                            state_version=0,
-                            status="created",
-                            created_at=now,
-                            updated_at=now,
-                        )
-                        .returning(Run.id)
+
+    async def act() -> tuple[int, dict[str, Any]]:
+        for _attempt in range(3):
+            try:
+                async with hub.db.transaction() as conn:
+                    await lookup(conn, idem)
+                    run, created = await _get_or_create(
+                        hub, conn, name, canonical, options, restart, shape
                     )
-                ).scalar_one()
-                await conn.execute(
-                    insert(Revision).values(
-                        run_id=run_id,
-                        revision=1,
-                        effective_step=0,
-                        schedule=canonical,
-                        clock="global",
-                        continue_value=False,
-                        clock_offset=0,
-                        scale=None,
-                        created_at=now,
-                    )
-                )
-                await events.record(conn, run_id, "created", 0, {"schedule": canonical})
-                row = await fetch_run(conn, run_id)
-                return run_json(row), True
-        except IntegrityError:
-            continue  # another worker created it first: read theirs
-    raise Conflict(f"run {name!r} is being created concurrently; retry", loc="name")
+                    status = 201 if created else 200
+                    await remember(conn, idem, status, run)
+                hub.fast.forget(run["id"])
+                return status, run
+            except IntegrityError:
+                continue  # another worker created it first: read theirs (or its key's answer)
+        raise Conflict(f"run {name!r} is being created concurrently; retry", loc="name")
+
+    status, run = await once(hub.db, idem, act)
+    return run, status == 201
+
+
+async def _get_or_create(
+    hub: Hub,
+    conn: AsyncConnection,
+    name: str,
+    canonical: dict[str, Any],
+    options: dict[str, Any],
+    restart: bool,
+    shape: Schedule | None,
+) -> tuple[dict[str, Any], bool]:
+    existing = await _by_name(conn, name, lock=True, hub=hub)
+    if existing is not None:
+        _check_same(existing, canonical, options)
+        if restart:
+            existing = await _restart(hub, conn, existing.id)
+        return run_json(existing), False
+    now = utcnow()
+    run_id = (
+        await conn.execute(
+            insert(Run)
+            .values(
+                name=name,
+                schedule=canonical,
+                options=options,
+                revision=1,
+                num_groups=shape.num_groups if shape else None,
+                base_lrs=None,
+                has_momentum=bool(shape and shape.has_momentum),
+                metric_driven=bool(shape and shape.metric_driven),
+                progress=0,
+                horizon=-1,
+                next_step=0,
+                state_version=0,
+                status="created",
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(Run.id)
+        )
+    ).scalar_one()
+    await conn.execute(
+        insert(Revision).values(
+            run_id=run_id,
+            revision=1,
+            effective_step=0,
+            schedule=canonical,
+            clock="global",
+            continue_value=False,
+            clock_offset=0,
+            scale=None,
+            created_at=now,
+        )
+    )
+    await events.record(conn, run_id, "created", 0, {"schedule": canonical})
+    row = await fetch_run(conn, run_id)
+    return run_json(row), True
 
 
 def _check_same(row: Any, canonical: dict[str, Any], options: dict[str, Any]) -> None:
@@ -180,10 +212,12 @@ async def _restart(hub: Hub, conn: AsyncConnection, run_id: int) -> Any:
             next_step=0,
             state_version=Run.state_version + 1,
             status="running",
+            clean_exit=None,
             updated_at=utcnow(),
         )
     )
     await events.record(conn, run_id, "restarted", 0, {})
+    await announce(conn, run_id, is_sqlite=hub.db.is_sqlite)
     hub.cache.drop(run_id)
     return await fetch_run(conn, run_id)
 

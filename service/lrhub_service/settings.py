@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     auto_migrate: bool = Field(
         default=True, description="apply migrations at startup (SQLite only)"
     )
+    idempotency_ttl_s: float = Field(
+        default=86_400.0, ge=0, description="how long Idempotency-Key answers are kept"
+    )
+    read_cache: bool = Field(
+        default=True,
+        description="PostgreSQL: cache run versions per process, invalidated by LISTEN/NOTIFY",
+    )
     insecure: bool = False
 
     @field_validator("log_level")

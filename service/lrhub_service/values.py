@@ -8,10 +8,11 @@ import orjson
 from sqlalchemy import update
 
 from lrhub_service.compiled import CompiledRun
-from lrhub_service.db.fastpath import Freshness
+from lrhub_service.db.fastpath import Claim, Freshness, Stored
 from lrhub_service.db.models import Run, utcnow
 from lrhub_service.errors import Unavailable, run_not_found
 from lrhub_service.hub import Hub, greatest
+from lrhub_service.idempotency import IdemKey, lookup, mismatch, once, remember
 from lrhub_service.workers import touch_worker
 
 STALE_RETRIES = 8
@@ -124,36 +125,70 @@ async def read_window(hub: Hub, run_id: int, start: int, count: int) -> tuple[by
     raise Unavailable("the run changed too often while reading a window; retry", loc="run_id")
 
 
-async def advance(hub: Hub, run_id: int, count: int) -> dict[str, Any]:
-    """Atomically take the next ``count`` steps of the shared counter and return their values."""
+async def advance(hub: Hub, run_id: int, count: int, idem: IdemKey | None = None) -> dict[str, Any]:
+    """Atomically take the next ``count`` steps of the shared counter and return their values.
+
+    With an idempotency key, a retry gets the block its first attempt took (re-rendered:
+    handed-out steps keep their values, except across a resume or restart).
+    """
     if hub.cache.peek(run_id) is None:  # make sure the run can be evaluated before taking
         row = await _freshness(hub, run_id)
         await hub.compiled_fresh(run_id, row.revision, row.state_version)
-    taken = await hub.fast.advance(run_id, count)
-    if taken is None:
+    idem_columns = (idem.scope, idem.key, idem.fingerprint) if idem is not None else None
+    outcome = await hub.fast.advance(run_id, Claim(count, idem_columns))
+    if outcome is None:
         raise run_not_found(run_id)
-    compiled = await hub.compiled_fresh(run_id, taken.revision, taken.state_version)
-    start = taken.first_step
+    if isinstance(outcome, Stored):
+        assert idem is not None
+        if outcome.fingerprint != idem.fingerprint:
+            raise mismatch(idem)
+        block = orjson.loads(outcome.body)
+        start, count = int(block["first_step"]), int(block["count"])
+        row = await _freshness(hub, run_id)
+        compiled = await hub.compiled_fresh(run_id, row.revision, row.state_version)
+    else:
+        start = outcome.first_step
+        compiled = await hub.compiled_fresh(run_id, outcome.revision, outcome.state_version)
     if count == 1:
         return value_json(compiled, start)
     return window_json(compiled, start, count)
 
 
 async def report_progress(
-    hub: Hub, run_id: int, step: int, worker: dict[str, Any] | None
+    hub: Hub,
+    run_id: int,
+    step: int,
+    worker: dict[str, Any] | None,
+    *,
+    final: bool = False,
+    idem: IdemKey | None = None,
 ) -> dict[str, Any]:
-    """A worker reached ``step``: progress becomes the largest step reported."""
-    async with hub.db.transaction() as conn:
-        progress = (
-            await conn.execute(
-                update(Run)
-                .where(Run.id == run_id)
-                .values(progress=greatest(Run.progress, step), updated_at=utcnow())
-                .returning(Run.progress)
-            )
-        ).scalar_one_or_none()
-        if progress is None:
-            raise run_not_found(run_id)
-        if worker is not None:
-            await touch_worker(conn, run_id, worker, step, is_sqlite=hub.db.is_sqlite)
-    return {"step": progress}
+    """A worker reached ``step``: progress becomes the largest step reported.
+
+    ``final`` says the worker exited cleanly; any other progress says one is still training.
+    """
+
+    async def act() -> tuple[int, dict[str, Any]]:
+        async with hub.db.transaction() as conn:
+            await lookup(conn, idem)
+            progress = (
+                await conn.execute(
+                    update(Run)
+                    .where(Run.id == run_id)
+                    .values(
+                        progress=greatest(Run.progress, step),
+                        clean_exit=final,
+                        updated_at=utcnow(),
+                    )
+                    .returning(Run.progress)
+                )
+            ).scalar_one_or_none()
+            if progress is None:
+                raise run_not_found(run_id)
+            if worker is not None:
+                await touch_worker(conn, run_id, worker, step, is_sqlite=hub.db.is_sqlite)
+            body = {"step": progress}
+            await remember(conn, idem, 200, body)
+        return 200, body
+
+    return (await once(hub.db, idem, act))[1]  # type: ignore[no-any-return]

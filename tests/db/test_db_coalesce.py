@@ -82,24 +82,25 @@ def test_counter_batches_split_one_statement_among_callers() -> None:
     async def scenario() -> None:
         state = {"next": 0, "statements": 0}
 
-        async def take(run_id: int, count: int) -> tuple[int, int, int]:
+        async def take(run_id: int, counts: list[int]) -> list[int]:
             state["statements"] += 1
             await asyncio.sleep(0.005)
-            state["next"] += count
-            return state["next"], 1, 0
+            firsts = []
+            for count in counts:  # one "statement" hands out the whole batch, in order
+                firsts.append(state["next"])
+                state["next"] += count
+            return firsts
 
-        batcher = CounterBatcher(take)
+        batcher: CounterBatcher[int, int] = CounterBatcher(take)
         counts = [1, 3, 1, 2] * 25
         results = await asyncio.gather(*[batcher.take(9, n) for n in counts])
         steps = sorted(
-            s
-            for (first, _, _), n in zip(results, counts, strict=True)
-            for s in range(first, first + n)
+            s for first, n in zip(results, counts, strict=True) for s in range(first, first + n)
         )
         assert steps == list(range(sum(counts)))
         assert state["statements"] < len(counts)  # concurrent callers shared statements
 
-        async def missing(run_id: int, count: int) -> None:
+        async def missing(run_id: int, counts: list[int]) -> None:
             return None
 
         assert await CounterBatcher(missing).take(1, 1) is None

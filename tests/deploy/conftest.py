@@ -1,4 +1,4 @@
-"""Deployment-test fixtures: the end-to-end helpers of tests/e2e (real `lrhub` processes)."""
+"""Deployment-test fixtures: `start_lrhub` from tests/e2e/e2e_support.py (real servers)."""
 
 import sys
 from pathlib import Path

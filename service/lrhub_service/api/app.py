@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from lrhub_service import migrate
 from lrhub_service.api import problems
 from lrhub_service.api.auth import AuthMiddleware, document_security
+from lrhub_service.api.fastread import FastReadMiddleware
 from lrhub_service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from lrhub_service.api.responses import OrjsonResponse
 from lrhub_service.api.routes import lr_finder, ops, preview, runs, values
@@ -64,15 +65,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url,
             pool_size=settings.fast_pool_size,
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            read_cache=settings.read_cache,
         )
         await fast.open()
-        app.state.hub = Hub(settings, db, fast)
+        hub = app.state.hub = Hub(settings, db, fast)
         app.state.tokens = TokenStore(settings, db)
         app.state.migration_head = migrate.head_revision()
         log.info("lrhub ready", extra={"database": db.backend})
         try:
             yield
         finally:
+            await hub.pruner.close()
             await fast.close()
             await db.dispose()
 
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(FastReadMiddleware)
     app.add_middleware(AuthMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

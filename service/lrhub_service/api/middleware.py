@@ -28,7 +28,7 @@ class BodyLimitMiddleware:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or _bodiless(scope):
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)
@@ -60,6 +60,15 @@ class BodyLimitMiddleware:
             if started:
                 raise
             await problem(413, str(exc.detail))(scope, receive, send)
+
+
+def _bodiless(scope: Scope) -> bool:
+    """A GET/HEAD that announces no body: nothing to count."""
+    if scope["method"] not in ("GET", "HEAD"):
+        return False
+    return not any(
+        key in (b"content-length", b"transfer-encoding") for key, _ in scope.get("headers", ())
+    )
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -9,6 +9,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from lrhub_service.hub import Hub
+from lrhub_service.idempotency import HEADER, IdemKey, fingerprint, parse_key
 from lrhub_service.observability import Metrics
 
 
@@ -31,3 +32,13 @@ def hub_of(request: Request) -> Hub:
 
 def metrics_of(request: Request) -> Metrics:
     return request.app.state.metrics  # type: ignore[no-any-return]
+
+
+async def idem_of(request: Request, scope: str) -> IdemKey | None:
+    """The request's ``Idempotency-Key`` for ``scope`` (route and run), None when absent."""
+    key = parse_key(request.headers.get(HEADER))
+    if key is None:
+        return None
+    hub_of(request).pruner.maybe_prune()
+    body = await request.body()
+    return IdemKey(scope, key, fingerprint(body, request.headers.get("if-match", "")))

@@ -87,6 +87,9 @@ class Advance(Strict):
 class Progress(Strict):
     step: Step
     worker: WorkerIdentity | None = None
+    final: Annotated[bool, Field(strict=True)] = Field(
+        default=False, description="the worker exited cleanly"
+    )
 
 
 def _metric(value: Any) -> float:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 
 @dataclass
@@ -64,27 +65,27 @@ class Coalescer(Generic[T]):
 
 
 @dataclass
-class _Batch:
-    counts: list[int] = field(default_factory=list)
+class _Batch(Generic[C]):
+    claims: list[C] = field(default_factory=list)
     future: asyncio.Future[Any] | None = None
 
 
-class CounterBatcher:
-    """Merge concurrent ``advance`` calls on one run into one atomic ``UPDATE``.
+class CounterBatcher(Generic[C, T]):
+    """Merge concurrent ``advance`` calls on one run into one atomic statement.
 
-    ``take(run_id, n)`` returns ``(first_step, revision, state_version)`` for a block of
-    ``n`` steps of its own. Callers that arrive while a statement is in flight form the
-    next batch; each batch is one statement adding the sum of its counts, and the range it
-    returns is split among its callers in arrival order, so every step goes to exactly one
-    caller and none is acknowledged before the statement committed.
+    ``take(run_id, claim)`` returns this caller's own outcome. Callers that arrive while a
+    statement is in flight form the next batch; ``run(run_id, claims)`` executes one batch
+    (one statement adding the sum of its counts) and returns one outcome per claim in
+    arrival order, or None when the run does not exist. Nothing is acknowledged before the
+    statement committed, and every step goes to exactly one caller.
     """
 
-    def __init__(self, take: Callable[[int, int], Awaitable[tuple[int, int, int] | None]]) -> None:
-        self._take = take
-        self._waiting: dict[int, _Batch] = {}
+    def __init__(self, run: Callable[[int, list[C]], Awaitable[list[T] | None]]) -> None:
+        self._run_batch = run
+        self._waiting: dict[int, _Batch[C]] = {}
         self._in_flight: set[int] = set()
 
-    async def take(self, run_id: int, count: int) -> tuple[int, int, int] | None:
+    async def take(self, run_id: int, claim: C) -> T | None:
         batch = self._waiting.get(run_id)
         if batch is None:
             loop = asyncio.get_running_loop()
@@ -92,23 +93,20 @@ class CounterBatcher:
             if run_id not in self._in_flight:
                 self._in_flight.add(run_id)
                 loop.call_soon(self._launch, run_id)
-        offset = sum(batch.counts)
-        batch.counts.append(count)
+        index = len(batch.claims)
+        batch.claims.append(claim)
         assert batch.future is not None
-        result = await asyncio.shield(batch.future)
-        if result is None:
-            return None
-        end, revision, state_version = result
-        return end - sum(batch.counts) + offset, revision, state_version
+        outcomes = await asyncio.shield(batch.future)
+        return None if outcomes is None else outcomes[index]  # type: ignore[no-any-return]
 
     def _launch(self, run_id: int) -> None:
         batch = self._waiting.pop(run_id)
         asyncio.get_running_loop().create_task(self._run(run_id, batch))
 
-    async def _run(self, run_id: int, batch: _Batch) -> None:
+    async def _run(self, run_id: int, batch: _Batch[C]) -> None:
         assert batch.future is not None
         try:
-            result = await self._take(run_id, sum(batch.counts))
+            result = await self._run_batch(run_id, batch.claims)
         except BaseException as exc:
             batch.future.set_exception(exc)
             batch.future.exception()

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from lrhub_service import attach as attaching
 from lrhub_service import events, reports, revisions, runs
-from lrhub_service.api.responses import hub_of, json_response
+from lrhub_service.api.responses import hub_of, idem_of, json_response
 from lrhub_service.api.schemas import RUN_NAME_PATTERN, Attach, CreateRun, Resume, Revise
 from lrhub_service.errors import Invalid
 
@@ -27,6 +27,7 @@ async def create_run(request: Request, body: CreateRun) -> Response:
         body.schedule,
         body.options.model_dump(exclude_none=True),
         body.restart,
+        await idem_of(request, "create"),
     )
     return json_response(run, 201 if created else 200, revision=run["revision"])
 
@@ -65,6 +66,7 @@ async def attach(request: Request, run_id: RunId, body: Attach) -> Response:
         body.base_lrs,
         body.base_momentums,
         body.worker.model_dump(exclude_none=True) if body.worker else None,
+        await idem_of(request, f"attach:{run_id}"),
     )
     return json_response(result, revision=result["run"]["revision"])
 
@@ -101,6 +103,7 @@ async def revise(
         continue_value=body.continue_,
         clock=body.clock,
         expected_revision=expected if expected is not None else body.expected_revision,
+        idem=await idem_of(request, f"revise:{run_id}"),
     )
     return json_response(result, 201, revision=result["revision"])
 
@@ -118,6 +121,7 @@ async def resume(request: Request, run_id: RunId, body: Resume) -> Response:
         run_id,
         body.step,
         body.worker.model_dump(exclude_none=True) if body.worker else None,
+        await idem_of(request, f"resume:{run_id}"),
     )
     return json_response(run, revision=run["revision"])
 

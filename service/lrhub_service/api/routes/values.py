@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from lrhub_service import reports, values
-from lrhub_service.api.responses import hub_of, json_response, metrics_of
+from lrhub_service.api.responses import hub_of, idem_of, json_response, metrics_of
 from lrhub_service.api.routes.runs import RunId
 from lrhub_service.api.schemas import (
     MAX_STEP,
@@ -87,24 +87,33 @@ async def window(request: Request) -> Response:
 async def advance(request: Request, run_id: RunId, body: Advance | None = None) -> Response:
     """Take the next step(s) of the shared counter atomically."""
     count = body.count if body is not None else 1
-    result = await values.advance(hub_of(request), run_id, count)
+    idem = await idem_of(request, f"advance:{run_id}")
+    result = await values.advance(hub_of(request), run_id, count, idem)
     metrics_of(request).advances.inc(count)
     return json_response(result, revision=result["revision"])
 
 
 @write.post("/runs/{run_id}/progress")
 async def progress(request: Request, run_id: RunId, body: Progress) -> Response:
-    """A worker reached a step; the run's progress is the largest one reported."""
+    """A worker reached a step; the run's progress is the largest one reported.
+
+    ``final: true`` says the worker exited cleanly (see ``clean_exit`` on the run).
+    """
     worker = body.worker.model_dump(exclude_none=True) if body.worker else None
-    return json_response(await values.report_progress(hub_of(request), run_id, body.step, worker))
+    idem = await idem_of(request, f"progress:{run_id}")
+    result = await values.report_progress(
+        hub_of(request), run_id, body.step, worker, final=body.final, idem=idem
+    )
+    return json_response(result)
 
 
 @write.post("/runs/{run_id}/reports")
 async def report(request: Request, run_id: RunId, body: ReportMetrics) -> Response:
     """Report metrics at a step (idempotent per step and metric name)."""
     worker = body.worker.model_dump(exclude_none=True) if body.worker else None
+    idem = await idem_of(request, f"report:{run_id}")
     result = await reports.report(
-        hub_of(request), run_id, body.step, body.metrics, worker, body.window
+        hub_of(request), run_id, body.step, body.metrics, worker, body.window, idem
     )
     metrics_of(request).reports.inc()
     return json_response(result, revision=result["values"]["revision"])

@@ -1,0 +1,58 @@
+"""The hot read, ``GET /v1/runs/{id}/lr?step=k``, answered without FastAPI's routing layers.
+
+It sits inside the metrics, body-limit and auth middleware (so it is counted, limited and
+authorised like any request) and answers a well-formed request directly: parse two
+integers, read the value, send orjson. Anything else (a malformed query, an unknown run,
+a database error) goes on to the FastAPI route, which produces the documented answer; that
+route also keeps the endpoint in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from lrhub_service import values
+from lrhub_service.api.schemas import MAX_STEP
+
+LR_PATH = re.compile(r"/v1/runs/([1-9][0-9]{0,18})/lr")
+STEP_QUERY = re.compile(rb"step=([0-9]{1,19})")
+MAX_RUN_ID = 2**62
+LR_ROUTE = SimpleNamespace(path="/v1/runs/{run_id}/lr")  # the label metrics record
+
+
+class FastReadMiddleware:
+    """Serve well-formed value reads directly; pass everything else on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            path = LR_PATH.fullmatch(scope["path"])
+            query = STEP_QUERY.fullmatch(scope["query_string"]) if path is not None else None
+            if path is not None and query is not None:
+                run_id, step = int(path[1]), int(query[1])
+                if run_id <= MAX_RUN_ID and step <= MAX_STEP:
+                    try:
+                        body = await values.read_value(scope["app"].state.hub, run_id, step)
+                    except Exception:
+                        pass
+                    else:
+                        scope["route"] = LR_ROUTE
+                        await _send_json(send, orjson.dumps(body), body["revision"])
+                        return
+        await self.app(scope, receive, send)
+
+
+async def _send_json(send: Send, payload: bytes, revision: int) -> None:
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        (b"etag", f'"{revision}"'.encode()),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
