@@ -122,6 +122,7 @@ async def read_window(hub: Hub, run_id: int, start: int, count: int) -> tuple[by
             return payload, compiled.revision
         if await hub.fast.promise(run_id, last, row.revision, row.state_version) is not None:
             return payload, compiled.revision
+        hub.fast.forget(run_id)  # the run moved on: read its versions from the database
     raise Unavailable("the run changed too often while reading a window; retry", loc="run_id")
 
 

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import subprocess
-import sys
 from typing import Any
 
 import httpx
 from api_support import COSINE
 
-from lrhub_service.cli import is_loopback
+from lrhub_service.cli import is_loopback, main
 
 
-def lrhub(*args: str, database_url: str | None = None, timeout: float = 60) -> Any:
-    argv = [sys.executable, "-m", "lrhub_service.cli", *args]
-    if database_url is not None:
-        argv += ["--database-url", database_url]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+def lrhub(*args: str, database_url: str | None = None) -> Any:
+    """Run the ``lrhub`` command's ``main`` in this process (``serve`` runs in a subprocess
+    in the live-server tests, and tests/db runs ``python -m lrhub_service.cli`` itself)."""
+    argv = [*args, "--database-url", database_url] if database_url is not None else list(args)
+    out, err = io.StringIO(), io.StringIO()
+    loggers = [logging.getLogger(name) for name in ("lrhub", "uvicorn", "uvicorn.error")]
+    saved = [(lg.handlers[:], lg.level, lg.propagate) for lg in loggers]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse's usage errors
+            code = exc.code if isinstance(exc.code, int) else 2
+        finally:  # `serve` configures logging for a server process: undo it here
+            for logger, (handlers, level, propagate) in zip(loggers, saved, strict=True):
+                logger.handlers, logger.propagate = handlers, propagate
+                logger.setLevel(level)
+    return subprocess.CompletedProcess(["lrhub", *argv], code, out.getvalue(), err.getvalue())
 
 
 def test_loopback_detection() -> None:

@@ -93,3 +93,24 @@ def test_without_the_listener_reads_query_the_database(api_factory: Any, databas
     _revise(first, rid)
     value = second.get(f"/v1/runs/{rid}/lr", params={"step": 60}).json()
     assert value["revision"] == 2 and math.isclose(value["lr"], 0.05)
+
+
+def test_a_window_never_promises_from_stale_versions(api_factory: Any, database_url: str) -> None:
+    _postgres_only(database_url)
+    first, second = api_factory(), api_factory()
+    _wait_live(second)
+    rid = make_run(first, COSINE)["id"]
+    _until_cached(second, rid)
+    cache = _cache(second)
+    stale = cache.get(rid)
+    _revise(first, rid)
+    deadline = time.monotonic() + WAIT_S
+    while cache.get(rid) is not None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    cache._items[rid] = stale  # as if the notification were still on its way
+    window = second.get(f"/v1/runs/{rid}/window", params={"start": 0, "count": 80})
+    assert window.status_code == 200, window.text
+    body = window.json()
+    assert body["revision"] == 2 and body["lrs"][0][60] == 0.05  # not the old cosine
+    assert first.get(f"/v1/runs/{rid}").json()["horizon"] == 79
