@@ -145,10 +145,14 @@ class WindowFeed:
         self._wake.set()
         self._thread.join(timeout=min(0.5, flush_timeout_s))
         step = self._current_step()
-        if step is not None and step != self._progress_sent and flush_timeout_s > 0:
+        if step is not None and flush_timeout_s > 0:
             try:
                 self.run.report_progress(
-                    step, worker=self._identity, max_retries=0, timeout=flush_timeout_s
+                    step,
+                    worker=self._identity,
+                    final=True,
+                    max_retries=0,
+                    timeout=flush_timeout_s,
                 )
             except LrhubError as exc:
                 log.warning("lrhub: could not record final progress %d: %s", step, exc)

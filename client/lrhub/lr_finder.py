@@ -110,7 +110,7 @@ def _ramp(
     """Train one batch per server step until the server says stop."""
     base_lrs = [float(group["lr"]) for group in optimizer.param_groups]
     worker = detect_identity()
-    start, value = run.register_worker(base_lrs, None, worker)
+    start, value, _ = run.register_worker(base_lrs, None, worker)
     if start != 0 or len(value.lrs) != len(base_lrs):
         raise LrhubError(
             f"range test run {run.name!r} did not start at step 0 with {len(base_lrs)} groups"

@@ -94,10 +94,18 @@ class Run:
         return ReportResult.from_json(data)
 
     def report_progress(
-        self, step: int, *, worker: WorkerIdentity | None = None, **request: Any
+        self,
+        step: int,
+        *,
+        worker: WorkerIdentity | None = None,
+        final: bool = False,
+        **request: Any,
     ) -> int:
-        """Record that this worker reached ``step``; returns the run's progress."""
-        body = {"step": step, "worker": self._worker(worker)}
+        """Record that this worker reached ``step``; returns the run's progress.
+
+        ``final=True`` says the worker is exiting cleanly, so the next attach knows
+        the run did not stop in a crash."""
+        body = {"step": step, "worker": self._worker(worker), "final": final}
         data = self.client.request("POST", self._path("/progress"), json=body, **request)
         return int(data["step"])
 
@@ -165,9 +173,10 @@ class Run:
         base_lrs: list[float],
         base_momentums: list[float] | None,
         worker: WorkerIdentity | None = None,
-    ) -> tuple[int, Value]:
+    ) -> tuple[int, Value, bool | None]:
         """The attach call: stores base values on first use; returns the step to start
-        at (the run's recorded progress) and the values there."""
+        at (the run's recorded progress), the values there, and whether the last worker
+        exited cleanly (None when nothing was reported since the run (re)started)."""
         body = {
             "base_lrs": base_lrs,
             "base_momentums": base_momentums,
@@ -175,7 +184,7 @@ class Run:
         }
         data = self.client.request("POST", self._path("/attach"), json=body)
         self.info = RunInfo.from_json(data["run"])
-        return int(data["start_step"]), Value.from_json(data["values"])
+        return int(data["start_step"]), Value.from_json(data["values"]), data.get("clean_exit")
 
     def attach(self, optimizer: Any, **options: Any) -> LrhubScheduler:
         """A ``torch.optim.lr_scheduler.LRScheduler`` that drives ``optimizer`` with this

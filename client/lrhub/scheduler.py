@@ -60,7 +60,7 @@ class LrhubScheduler(LRScheduler):
         self._pending_report: int | None = None
         self.should_stop = False
 
-        start, value = run.register_worker(
+        start, value, clean_exit = run.register_worker(
             self.base_lrs, self._binding.base_momentums, self.identity
         )
         if len(value.lrs) != len(optimizer.param_groups):
@@ -81,13 +81,13 @@ class LrhubScheduler(LRScheduler):
             progress_every_s=progress_every_s,
         )
         self._install(self._feed.fetch_now(start))
-        if start > 0:
+        if start > 0 and clean_exit is False:
             warnings.warn(
                 ResumeWarning(
-                    f"lrhub: run {run.name!r} continues at step {start}, its last recorded "
-                    "progress. After a crash that is the last periodic report, so a few steps "
-                    "may repeat; load a checkpoint with scheduler.load_state_dict() to resume "
-                    "at its exact step, or create_run(..., restart=True) to start over."
+                    f"lrhub: run {run.name!r} stopped without a clean exit; continuing at "
+                    f"step {start}, its last periodic progress report, so a few steps may "
+                    "repeat. Load a checkpoint with scheduler.load_state_dict() to resume at "
+                    "its exact step, or create_run(..., restart=True) to start over."
                 ),
                 stacklevel=3,
             )

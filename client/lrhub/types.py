@@ -103,6 +103,7 @@ class RunInfo:
     progress: int
     horizon: int
     status: str
+    clean_exit: bool | None = None
     created_at: str | None = None
     updated_at: str | None = None
 
@@ -122,6 +123,7 @@ class RunInfo:
             progress=int(_get(data, "progress", 0)),
             horizon=int(_get(data, "horizon", -1)),
             status=str(_get(data, "status", "created")),
+            clean_exit=data.get("clean_exit"),
             created_at=data.get("created_at"),
             updated_at=data.get("updated_at"),
         )

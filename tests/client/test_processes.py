@@ -3,6 +3,7 @@ torch's own scheduler on every rank, across checkpoints and restarts."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -75,17 +76,24 @@ def test_restart_without_state_continues_where_the_run_stood(server, run_name) -
     base = {"url": server.url, "name": run_name, "schedule": spec, "groups": [0.2]}
     (first,) = run_workers([{**base, "steps": 30}])  # its clean exit records progress 30
     run = lrhub.Client(server.url).create_run(run_name, spec)
+    assert run.info.clean_exit is True
     optimizer = make_optimizer("sgd", [0.2])
-    with pytest.warns(lrhub.ResumeWarning, match="step 30"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lrhub.ResumeWarning)  # a clean exit: no warning
         scheduler = run.attach(optimizer)  # no checkpoint, no scheduler state at all
     second = [read_values(optimizer)]
     for _ in range(30):
         optimizer.step()
         scheduler.step()
         second.append(read_values(optimizer))
-    scheduler.close(1.0)
+    run.report_progress(60)  # its periodic report, then the process dies: no final flush
+    scheduler._feed._closed = True  # as if killed: the feed never sends its final progress
     assert first["start"] == 0 and scheduler.last_epoch == 60
     assert_same_trace(first["trace"] + second[1:], torch_trace(spec, [0.2], 60))
+    with pytest.warns(lrhub.ResumeWarning, match="without a clean exit.*step 60"):
+        crashed = run.attach(make_optimizer("sgd", [0.2]))
+    assert crashed.last_epoch == 60
+    crashed.close(1.0)
 
 
 def test_plateau_stepped_by_two_processes_equals_torch(server, run_name) -> None:
