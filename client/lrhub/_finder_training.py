@@ -30,6 +30,7 @@ class TrainingSnapshot:
         self.cuda_rng = torch.cuda.get_rng_state_all() if cuda else None
 
     def restore(self) -> None:
+        """Put the model, optimizer, gradients, train/eval modes and RNG states back."""
         import torch
 
         self.model.load_state_dict(self.model_state)  # copies into the same tensors
@@ -60,6 +61,7 @@ def _cpu_copy(value: Any) -> Any:
 
 
 def train_step(model: Any, optimizer: Any, compute: LossFn, batch: Any) -> float:
+    """One optimizer step on ``batch``; returns the loss (a NaN/inf loss is not applied)."""
     optimizer.zero_grad(set_to_none=True)
     loss = compute(model, batch)
     value = float(loss.detach())
@@ -70,6 +72,8 @@ def train_step(model: Any, optimizer: Any, compute: LossFn, batch: Any) -> float
 
 
 def criterion_loss(criterion: Any, device: Any) -> LossFn:
+    """``criterion(model(inputs), targets)`` for ``(inputs, targets)`` batches on ``device``."""
+
     def compute(model: Any, batch: Any) -> Any:
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
             raise TypeError("each batch must be (inputs, targets); pass loss_fn for other shapes")
@@ -80,12 +84,14 @@ def criterion_loss(criterion: Any, device: Any) -> LossFn:
 
 
 def _to_device(value: Any, device: Any) -> Any:
+    """``value`` with every tensor in it moved to ``device`` (containers keep their type)."""
     if device is None:
         return value
     if hasattr(value, "to"):
         return value.to(device)
     if isinstance(value, (tuple, list)):
-        return type(value)(_to_device(v, device) for v in value)
+        items = [_to_device(v, device) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
     if isinstance(value, dict):
         return {k: _to_device(v, device) for k, v in value.items()}
     return value
@@ -104,6 +110,7 @@ def cycle(data: Iterable[Any]) -> Iterator[Any]:
 
 
 def progress_bar(total: int, enabled: bool) -> Any:
+    """A tqdm bar, or None when disabled or tqdm is not installed."""
     if not enabled:
         return None
     try:

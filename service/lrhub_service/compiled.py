@@ -31,7 +31,7 @@ class SegmentRecord:
     scale: Sequence[float] | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FoldGroup:
     """The metrics of one accepted report request, folded as one engine ``Report``."""
 
@@ -45,41 +45,78 @@ class FoldGroup:
         return (self.effective_step, self.step, self.version)
 
 
-@dataclass
+class FoldLog:
+    """Append-only lists shared by every version of a run's folded state.
+
+    A version owns a prefix of the lists (its ``changed``); appending past a version's
+    prefix never changes what that version sees, so versions are never copied.
+    """
+
+    __slots__ = ("changes", "states")
+
+    def __init__(self) -> None:
+        self.changes: list[int] = []  # effective steps of the groups that decided
+        self.states: list[MetricState] = []  # the state right after each of them
+
+
+@dataclass(frozen=True, slots=True)
 class FoldedState:
-    """The metric state after each counted report group, ordered by effective step."""
+    """One immutable version of a run's metric state, ordered by effective step.
+
+    Only the states after a deciding report are kept: the values, ``stopped`` and
+    ``diverged`` change only there (a plateau reduction, a divergence cut, a stop), so
+    ``at(step)`` gives the same values as the full fold up to ``step``. ``latest`` is
+    the exact state after every group, the one the next report folds into. The groups
+    themselves are not kept: a late report refolds from the stored ones.
+    """
 
     initial: MetricState
-    steps: list[int] = field(default_factory=list)
-    states: list[MetricState] = field(default_factory=list)
-    groups: list[FoldGroup] = field(default_factory=list)
+    log: FoldLog = field(default_factory=FoldLog)
+    changed: int = 0  # change points in this version
+    last: MetricState | None = None
+    last_key: tuple[int, int, int] = (-1, -1, -1)
     max_report_step: int = 0
 
-    @property
-    def last_key(self) -> tuple[int, int, int]:
-        return self.groups[-1].key if self.groups else (-1, -1, -1)
-
-    def copy(self) -> FoldedState:
-        return FoldedState(
-            self.initial,
-            list(self.steps),
-            list(self.states),
-            list(self.groups),
-            self.max_report_step,
-        )
-
     def at(self, step: int) -> MetricState:
-        """The state that holds at ``step`` (reports with effective step <= step folded)."""
-        index = bisect.bisect_right(self.steps, step)
-        return self.states[index - 1] if index else self.initial
+        """A state with the values of the reports with effective step <= ``step``."""
+        index = bisect.bisect_right(self.log.changes, step, 0, self.changed)
+        return self.log.states[index - 1] if index else self.initial
 
     def latest(self) -> MetricState:
-        return self.states[-1] if self.states else self.initial
+        return self.last if self.last is not None else self.initial
 
     def next_change(self, step: int) -> int | None:
-        """The first effective step after ``step`` where the state changes, if any."""
-        index = bisect.bisect_right(self.steps, step)
-        return self.steps[index] if index < len(self.steps) else None
+        """The first effective step after ``step`` where the values may change, if any."""
+        index = bisect.bisect_right(self.log.changes, step, 0, self.changed)
+        return self.log.changes[index] if index < self.changed else None
+
+    def extended(
+        self, schedule: Schedule, groups: Iterable[FoldGroup]
+    ) -> tuple[FoldedState, list[dict[str, Any] | None]]:
+        """A new version with ``groups`` folded in (in order) and each group's decision.
+
+        O(1) amortised per group when this version is the newest one of its log; an
+        older version (a stale cache entry) first copies its prefix into a new log.
+        """
+        log = self.log
+        if self.changed != len(log.changes):
+            log = FoldLog()
+            log.changes = self.log.changes[: self.changed]
+            log.states = self.log.states[: self.changed]
+        decisions: list[dict[str, Any] | None] = []
+        state, key, highest = self.latest(), self.last_key, self.max_report_step
+        fold, decide = schedule.fold, schedule.decision
+        for group in groups:
+            new = fold(state, Report(step=group.effective_step, metrics=group.metrics))
+            decision = decide(state, new)
+            if decision is not None:
+                log.changes.append(group.effective_step)
+                log.states.append(new)
+            decisions.append(decision)
+            key = max(key, group.key)
+            highest = max(highest, group.step)
+            state = new
+        return FoldedState(self.initial, log, len(log.changes), state, key, highest), decisions
 
 
 @dataclass
@@ -146,44 +183,33 @@ def metric_value(value: float | None, special: str | None) -> float:
 
 
 def fold_groups(
-    schedule: Schedule, folded: FoldedState, groups: Iterable[FoldGroup], *, decide: bool = True
-) -> list[dict[str, Any] | None]:
-    """Fold report groups (in order) into ``folded``, in place.
-
-    Returns the decision each group produced (all None unless ``decide``). The engine sees
-    the effective step, the step from which the report's decision applies.
-    """
-    decisions: list[dict[str, Any] | None] = []
-    steps, states = folded.steps, folded.states
-    state = folded.latest()
-    highest = folded.max_report_step
-    for group in groups:
-        effective = group.effective_step
-        new = schedule.fold(state, Report(step=effective, metrics=group.metrics))
-        decisions.append(schedule.decision(state, new) if decide else None)
-        if steps and steps[-1] == effective:
-            states[-1] = new
-        else:
-            steps.append(effective)
-            states.append(new)
-        folded.groups.append(group)
-        highest = max(highest, group.step)
-        state = new
-    folded.max_report_step = highest
-    return decisions
+    schedule: Schedule, folded: FoldedState, groups: Iterable[FoldGroup]
+) -> FoldedState:
+    """``folded`` with report groups (in order) folded in; the decisions are dropped."""
+    return folded.extended(schedule, groups)[0]
 
 
 def refold(
-    schedule: Schedule, folded: FoldedState, group: FoldGroup
+    schedule: Schedule,
+    folded: FoldedState,
+    group: FoldGroup,
+    history: Sequence[FoldGroup] | None = None,
 ) -> tuple[FoldedState, dict[str, Any] | None]:
-    """A new folded state with ``group`` added (incremental when it comes last in order)."""
+    """A new folded state with ``group`` added, and the group's decision.
+
+    A group that sorts last is folded into ``folded``: O(1) amortised. One that sorts
+    earlier (a late report) needs ``history``, the groups already folded, and refolds
+    them all in order: O(n).
+    """
     if group.key >= folded.last_key:
-        new = folded.copy()
-        return new, fold_groups(schedule, new, [group])[0]
-    groups = sorted([*folded.groups, group], key=lambda g: g.key)
-    new = FoldedState(initial=folded.initial)
-    decisions = fold_groups(schedule, new, groups)
-    return new, decisions[groups.index(group)]
+        new, decisions = folded.extended(schedule, [group])
+        return new, decisions[0]
+    if history is None:
+        raise ValueError(f"report {group.key} sorts before {folded.last_key}: needs history")
+    groups = sorted([*history, group], key=lambda g: g.key)
+    position = next(i for i, g in enumerate(groups) if g is group)
+    new, decisions = FoldedState(initial=folded.initial).extended(schedule, groups)
+    return new, decisions[position]
 
 
 def group_reports(rows: Iterable[Any]) -> list[FoldGroup]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +17,7 @@ from sqlalchemy.types import BigInteger
 from lrhub_service.compiled import (
     CompiledRun,
     FoldedState,
+    FoldGroup,
     RunCache,
     SegmentRecord,
     build,
@@ -102,6 +106,36 @@ def active_segments(segments: list[SegmentRecord]) -> list[SegmentRecord]:
     return active
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No garbage collection inside: for bulk work that makes many acyclic objects."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+async def stored_groups(conn: AsyncConnection, run_id: int) -> list[FoldGroup]:
+    """A run's counted reports as fold groups, in fold order."""
+    rows = await conn.execute(
+        select(
+            Report.effective_step,
+            Report.step,
+            Report.version,
+            Report.metric,
+            Report.value,
+            Report.special,
+        )
+        .where(Report.run_id == run_id, Report.counted.is_(True))
+        .order_by(Report.effective_step, Report.step, Report.version, Report.id)
+    )
+    with gc_paused():
+        return group_reports(rows)
+
+
 async def load_compiled(conn: AsyncConnection, run_id: int) -> CompiledRun:
     """Read a run's revisions and counted reports and compile them (409 without bases)."""
     row = (await conn.execute(select(*RUN_FIELDS).where(Run.id == run_id))).first()
@@ -140,19 +174,9 @@ async def load_compiled(conn: AsyncConnection, run_id: int) -> CompiledRun:
         ) from exc
     folded = FoldedState(initial=schedule.initial_state())
     if schedule.metric_driven:
-        reports = await conn.execute(
-            select(
-                Report.effective_step,
-                Report.step,
-                Report.version,
-                Report.metric,
-                Report.value,
-                Report.special,
-            )
-            .where(Report.run_id == run_id, Report.counted.is_(True))
-            .order_by(Report.effective_step, Report.step, Report.version, Report.id)
-        )
-        fold_groups(schedule, folded, group_reports(reports), decide=False)
+        groups = await stored_groups(conn, run_id)
+        with gc_paused():  # the fold makes many small acyclic objects: no cycles
+            folded = fold_groups(schedule, folded, groups)
     return CompiledRun(
         run_id=run_id,
         revision=row.revision,

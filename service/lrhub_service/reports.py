@@ -18,30 +18,20 @@ from lrhub_service.compiled import CompiledRun, FoldGroup, metric_value, refold
 from lrhub_service.db.listener import announce
 from lrhub_service.db.models import Report, Run, utcnow
 from lrhub_service.errors import Conflict, Invalid, run_not_found
-from lrhub_service.hub import Hub, greatest
+from lrhub_service.hub import Hub, greatest, stored_groups
 from lrhub_service.idempotency import IdemKey, lookup, once, remember
+from lrhub_service.report_list import SPECIALS, json_metric, list_reports, split_value
 from lrhub_service.values import value_json, window_count, window_json
 from lrhub_service.workers import touch_worker
 
-SPECIALS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
-
-
-def split_value(value: float) -> tuple[float | None, str | None]:
-    """A metric as (finite value, None) or (None, "nan" | "inf" | "-inf") for storage."""
-    if math.isnan(value):
-        return None, "nan"
-    if math.isinf(value):
-        return None, "inf" if value > 0 else "-inf"
-    return value, None
-
-
-def json_metric(value: float) -> float | str:
-    """JSON has no NaN/Infinity: non-finite metrics go out as "NaN", "Infinity", "-Infinity"."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
+__all__ = [
+    "SPECIALS",
+    "json_metric",
+    "list_reports",
+    "report",
+    "resume",
+    "split_value",
+]
 
 
 def _same(a: float, b: float) -> bool:
@@ -164,9 +154,11 @@ async def _accept(
     decision: dict[str, Any] | None = None
     folded = compiled.folded
     if compiled.schedule.metric_driven:
-        folded, decision = refold(
-            compiled.schedule, folded, FoldGroup(effective, step, version, dict(metrics))
-        )
+        group = FoldGroup(effective, step, version, dict(metrics))
+        history = None
+        if group.key < folded.last_key:  # a late report: refold from the stored ones
+            history = await stored_groups(conn, run.id)
+        folded, decision = refold(compiled.schedule, folded, group, history)
     now = utcnow()
     rows = []
     for name, value in metrics.items():
@@ -287,44 +279,3 @@ async def _resume(
     )
     row = (await conn.execute(select(*RUN_COLUMNS).where(Run.id == run_id))).one()
     return compiled, run_json(row)
-
-
-async def list_reports(
-    hub: Hub, run_id: int, *, metric: str | None, after: int | None, limit: int
-) -> dict[str, Any]:
-    """Stored reports in step order, grouped per request; uncounted ones are kept for audit."""
-    from lrhub_service.runs import ensure_exists
-
-    query = select(
-        Report.step,
-        Report.version,
-        Report.metric,
-        Report.value,
-        Report.special,
-        Report.effective_step,
-        Report.counted,
-    ).where(Report.run_id == run_id)
-    if metric is not None:
-        query = query.where(Report.metric == metric)
-    if after is not None:
-        query = query.where(Report.step > after)
-    query = query.order_by(Report.step, Report.version, Report.id).limit(limit)
-    async with hub.db.autocommit() as conn:
-        await ensure_exists(conn, run_id)
-        rows = (await conn.execute(query)).all()
-    items: list[dict[str, Any]] = []
-    last: tuple[int, int] | None = None
-    for row in rows:
-        if last != (row.step, row.version):
-            items.append(
-                {
-                    "step": row.step,
-                    "metrics": {},
-                    "effective_step": row.effective_step,
-                    "counted": row.counted,
-                }
-            )
-            last = (row.step, row.version)
-        items[-1]["metrics"][row.metric] = json_metric(metric_value(row.value, row.special))
-    next_after = rows[-1].step if len(rows) == limit else None
-    return {"items": items, "next_after": next_after}

@@ -117,6 +117,21 @@ def test_plateau_in_one_process_equals_torch(server, run_name) -> None:
     scheduler.close(0.5)
 
 
+def test_stepping_past_a_report_point_without_a_metric_warns_and_holds(server, run_name) -> None:
+    spec = {"type": "ReduceLROnPlateau", "factor": 0.5, "patience": 0}
+    run = lrhub.Client(server.url).create_run(run_name, spec)
+    optimizer = make_optimizer("sgd", [0.1])
+    scheduler = run.attach(optimizer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lrhub.OutageWarning)
+        scheduler.step(1.0)  # a report at step 1: no warning
+        scheduler.step()  # step 2 needs a report too: waits quietly at the report step
+    with pytest.warns(lrhub.OutageWarning, match="needs a report at step 2"):
+        scheduler.step()  # stepping past it without a report is a mistake
+    assert scheduler.get_last_lr() == [0.1]  # the last value is held
+    scheduler.close(0.5)
+
+
 def test_transient_faults_in_window_fetches_change_nothing(server, run_name, faults) -> None:
     spec = {"type": "CosineAnnealingLR", "T_max": 200}
     client = lrhub.Client(server.url, transport=faults, backoff_initial=0.01, backoff_max=0.05)

@@ -1,22 +1,14 @@
-"""Safe custom-schedule expressions of one variable (``step``, ``epoch`` or ``x``).
-
-A source such as ``"0.95 ** epoch"`` is parsed with :func:`ast.parse` and walked
-against a whitelist into a tree of closures, once; the resulting
-:class:`Expression` is then a plain callable ``(x: float) -> float``. Nothing is
-ever handed to ``eval``/``exec``/``compile``. All arithmetic is done on floats, so
-no operation can build a huge integer; overflow, domain errors and division by
-zero become :class:`ExpressionError`, which names the field and the column.
-"""
+"""The parsing side of an expression: ``ast.parse``, the whitelist walk that refuses
+anything else with a column, and constant folding. Nothing reaches ``eval``/``exec``."""
 
 from __future__ import annotations
 
 import ast
 import math
-import operator
-from collections.abc import Callable
 from typing import NoReturn
 
-from .errors import SpecError
+from . import closures
+from .expression import EvalFailure, Expression, ExpressionError, Node
 
 MAX_SOURCE_CHARS = 500
 MAX_DEPTH = 32
@@ -24,139 +16,6 @@ MAX_LITERAL = 1e18
 VARIABLES = frozenset({"step", "epoch", "x"})
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 REFUSED_CONSTANTS = {"inf", "nan", "infinity", "NaN", "Inf"}
-
-Node = Callable[[float], float]
-
-
-class ExpressionError(SpecError):
-    """A refused or failing expression: ``.loc`` (field path), ``.msg``, ``.position``.
-
-    A :class:`SpecError` (so a ValueError) with one entry, ``{"loc", "msg": reason}``,
-    so an expression failing during evaluation reaches clients as a 4xx naming the field.
-    """
-
-    def __init__(self, loc: str, msg: str, position: int | None = None, source: str = "") -> None:
-        self.loc = loc
-        self.msg = msg
-        self.position = position
-        self.source = source
-        super().__init__([{"loc": loc, "msg": self.reason}])
-
-    @property
-    def reason(self) -> str:
-        """The message with its column, without the field path."""
-        return self.msg if self.position is None else f"{self.msg} at column {self.position}"
-
-    @property
-    def caret(self) -> str:
-        """Two lines: (a window of) the source, and a caret under the faulty column."""
-        if self.position is None or not self.source:
-            return ""
-        text = self.source.replace("\n", " ").replace("\t", " ").replace("\r", " ")
-        start = max(0, min(self.position - 40, len(text) - 78))
-        shown = text[start : start + 78]
-        prefix = "..." if start else ""
-        suffix = "..." if start + 78 < len(text) else ""
-        return f"{prefix}{shown}{suffix}\n{' ' * (len(prefix) + self.position - 1 - start)}^"
-
-    def __str__(self) -> str:
-        return f"{self.loc}: {self.reason}" if self.loc else self.reason
-
-
-class _EvalFailure(Exception):
-    """Raised inside evaluation; turned into ExpressionError with the variable's value."""
-
-    def __init__(self, msg: str, position: int) -> None:
-        super().__init__(msg)
-        self.msg = msg
-        self.position = position
-
-
-class Expression:
-    """A compiled expression: call it with the variable's value to get a float."""
-
-    __slots__ = ("_fn", "loc", "source", "uses_variable")
-
-    def __init__(self, source: str, fn: Node, uses_variable: bool, loc: str) -> None:
-        self.source = source
-        self.uses_variable = uses_variable
-        self.loc = loc
-        self._fn = fn
-
-    def __call__(self, x: float) -> float:
-        try:
-            result = self._fn(float(x))
-        except OverflowError:
-            raise ExpressionError(self.loc, f"x = {x!r} is too large", None, self.source) from None
-        except _EvalFailure as failure:
-            raise ExpressionError(
-                self.loc, f"{failure.msg} when x = {x!r}", failure.position, self.source
-            ) from None
-        if not math.isfinite(result):
-            raise ExpressionError(self.loc, f"result is {result} when x = {x!r}", 1, self.source)
-        return result
-
-    def __repr__(self) -> str:
-        return f"Expression({self.source!r})"
-
-
-def _checked(op: Callable[[float, float], float], name: str) -> Callable[..., Node]:
-    """Wrap a binary float operator so overflow/zero division become _EvalFailure."""
-
-    def make(left: Node, right: Node, position: int) -> Node:
-        def node(x: float) -> float:
-            try:
-                result = op(left(x), right(x))
-            except ZeroDivisionError:
-                raise _EvalFailure(f"division by zero in '{name}'", position) from None
-            except OverflowError:
-                raise _EvalFailure(f"'{name}' overflows", position) from None
-            except ValueError:
-                raise _EvalFailure(f"'{name}' is undefined for these operands", position) from None
-            if result - result != 0.0:  # inf or nan, without a function call
-                raise _EvalFailure(f"'{name}' overflows", position)
-            return result
-
-        return node
-
-    return make
-
-
-_BINARY: dict[type[ast.operator], Callable[..., Node]] = {
-    ast.Add: _checked(operator.add, "+"),
-    ast.Sub: _checked(operator.sub, "-"),
-    ast.Mult: _checked(operator.mul, "*"),
-    ast.Div: _checked(operator.truediv, "/"),
-    ast.FloorDiv: _checked(operator.floordiv, "//"),
-    ast.Mod: _checked(operator.mod, "%"),
-    ast.Pow: _checked(math.pow, "**"),
-}
-_COMPARE: dict[type[ast.cmpop], Callable[[float, float], bool]] = {
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-}
-
-
-def _log(value: float, base: float = math.e) -> float:
-    return math.log(value, base)
-
-
-UNARY_MATH = ("cos", "sin", "tan", "acos", "asin", "atan", "cosh", "sinh", "tanh", "exp")
-UNARY_MATH += ("log2", "log10", "sqrt")
-# name -> (function, minimum arguments, maximum arguments or None)
-FUNCTIONS: dict[str, tuple[Callable[..., float], int, int | None]] = {
-    **{name: (getattr(math, name), 1, 1) for name in UNARY_MATH},
-    "min": (min, 2, None),
-    "max": (max, 2, None),
-    "abs": (abs, 1, 1),
-    "log": (_log, 1, 2),
-    "floor": (lambda v: float(math.floor(v)), 1, 1),
-    "ceil": (lambda v: float(math.ceil(v)), 1, 1),
-}
 
 _REFUSED_NODES: dict[type[ast.AST], str] = {
     **dict.fromkeys((ast.ListComp, ast.SetComp, ast.DictComp), "comprehensions are not allowed"),
@@ -194,6 +53,7 @@ class _Compiler:
         return self.lead + self.line_starts[lineno - 1] + column + 1
 
     def position(self, node: ast.AST) -> int:
+        """1-based column in the whole source where ``node`` starts."""
         return self._offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
 
     def operator_position(self, node: ast.BinOp) -> int:
@@ -214,11 +74,11 @@ class _Compiler:
         if not self._mentions_variable(node):
             try:
                 value = fn(0.0)
-            except _EvalFailure as failure:
+            except EvalFailure as failure:
                 raise ExpressionError(
                     self.loc, failure.msg, failure.position, self.source
                 ) from None
-            return (lambda _x: value), value
+            return closures.constant(value), value
         return fn, None
 
     @staticmethod
@@ -233,14 +93,14 @@ class _Compiler:
         if isinstance(node, ast.UnaryOp):
             operand, _ = self.compile(node.operand, depth)
             if isinstance(node.op, ast.USub):
-                return lambda x: -operand(x)
+                return closures.negate(operand)
             if isinstance(node.op, ast.UAdd):
                 return operand
             if isinstance(node.op, ast.Not):
-                return lambda x: 0.0 if operand(x) else 1.0
+                return closures.logical_not(operand)
             self.fail(node, "bitwise '~' is not allowed")
         if isinstance(node, ast.BinOp):
-            make = _BINARY.get(type(node.op))
+            make = closures.BINARY.get(type(node.op))
             if make is None:
                 raise ExpressionError(
                     self.loc,
@@ -259,7 +119,7 @@ class _Compiler:
             test, _ = self.compile(node.test, depth)
             body, _ = self.compile(node.body, depth)
             orelse, _ = self.compile(node.orelse, depth)
-            return lambda x: body(x) if test(x) else orelse(x)
+            return closures.if_else(test, body, orelse)
         if isinstance(node, ast.Call):
             return self._call(node, depth)
         self.fail(node, _REFUSED_NODES.get(type(node), f"{type(node).__name__} is not allowed"))
@@ -271,55 +131,33 @@ class _Compiler:
             self.fail(node, f"{kind} not allowed; only numbers")
         if abs(value) > MAX_LITERAL:
             self.fail(node, f"number too large (the limit is {MAX_LITERAL:g})")
-        number = float(value)
-        return lambda _x: number
+        return closures.constant(float(value))
 
     def _name(self, node: ast.Name) -> Node:
         if node.id in VARIABLES:
             self.uses_variable = True
-            return lambda x: x
+            return closures.variable()
         if node.id in CONSTANTS:
-            number = CONSTANTS[node.id]
-            return lambda _x: number
+            return closures.constant(CONSTANTS[node.id])
         if node.id in REFUSED_CONSTANTS:
             self.fail(node, f"'{node.id}' is not allowed: a schedule must stay finite")
-        if node.id in FUNCTIONS:
+        if node.id in closures.FUNCTIONS:
             self.fail(node, f"'{node.id}' is a function; call it as {node.id}(...)")
         self.fail(node, f"unknown name '{node.id}' (use step, epoch or x)")
 
     def _boolop(self, node: ast.BoolOp, depth: int) -> Node:
         parts = [self.compile(value, depth)[0] for value in node.values]
-        stop_on_true = isinstance(node.op, ast.Or)
-
-        def boolop(x: float) -> float:
-            result = 0.0
-            for part in parts:
-                result = part(x)
-                if bool(result) is stop_on_true:
-                    return result
-            return result
-
-        return boolop
+        return closures.bool_chain(parts, stop_on_true=isinstance(node.op, ast.Or))
 
     def _compare(self, node: ast.Compare, depth: int) -> Node:
         first, _ = self.compile(node.left, depth)
         ops = []
         for op, comparator in zip(node.ops, node.comparators, strict=True):
-            check = _COMPARE.get(type(op))
+            check = closures.COMPARE.get(type(op))
             if check is None:
                 self.fail(node, "'in' and 'is' are not allowed")
             ops.append((check, self.compile(comparator, depth)[0]))
-
-        def compare(x: float) -> float:
-            left = first(x)
-            for check, right_fn in ops:
-                right = right_fn(x)
-                if not check(left, right):
-                    return 0.0
-                left = right
-            return 1.0
-
-        return compare
+        return closures.compare_chain(first, ops)
 
     def _call(self, node: ast.Call, depth: int) -> Node:
         if not isinstance(node.func, ast.Name):
@@ -327,14 +165,14 @@ class _Compiler:
                 self.fail(node, f"attribute access is not allowed; write {node.func.attr}(...)")
             self.fail(node, "only calls of the listed functions are allowed")
         name = node.func.id
-        if name not in FUNCTIONS:
+        if name not in closures.FUNCTIONS:
             self.fail(node, f"unknown function '{name}'")
         if node.keywords:
             self.fail(node, f"{name}() takes no keyword arguments")
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 self.fail(arg, "starred arguments are not allowed")
-        function, least, most = FUNCTIONS[name]
+        function, least, most = closures.FUNCTIONS[name]
         count = len(node.args)
         if count < least or (most is not None and count > most):
             wanted = (
@@ -346,20 +184,7 @@ class _Compiler:
             )
             self.fail(node, f"{name}() takes {wanted} arguments ({count} given)")
         args = [self.compile(arg, depth)[0] for arg in node.args]
-        position = self.position(node)
-
-        def call(x: float) -> float:
-            try:
-                result = float(function(*[arg(x) for arg in args]))
-            except (ValueError, ZeroDivisionError):
-                raise _EvalFailure(
-                    f"{name}() is undefined here (math domain error)", position
-                ) from None
-            except OverflowError:
-                raise _EvalFailure(f"{name}() overflows", position) from None
-            return result
-
-        return call
+        return closures.function_call(name, function, args, self.position(node))
 
 
 def compile_expression(source: str, *, loc: str) -> Expression:
