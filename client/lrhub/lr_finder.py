@@ -7,7 +7,6 @@ rates, then puts the model and the optimizer back exactly as they were. Needs to
 
 from __future__ import annotations
 
-import math
 import uuid
 import warnings
 from collections.abc import Callable, Iterable
@@ -27,7 +26,6 @@ from lrhub._finder_training import (
 from lrhub.client import Client
 from lrhub.errors import LrhubError
 from lrhub.identity import detect_identity
-from lrhub.types import ReportResult
 
 if TYPE_CHECKING:
     import torch
@@ -131,7 +129,7 @@ def _ramp(
             for group, lr in zip(optimizer.param_groups, lrs, strict=True):
                 group["lr"] = lr
             loss = train_step(model, optimizer, compute, batch)
-            answer = _report(run, step, loss, worker.to_json())
+            answer = run.report(step, loss, worker=worker)
             if bar is not None:
                 bar.set_postfix(lr=f"{lrs[0]:.2e}", loss=f"{loss:.4g}", refresh=False)
                 bar.update(1)
@@ -146,15 +144,3 @@ def _ramp(
     finally:
         if bar is not None:
             bar.close()
-
-
-def _report(run: Any, step: int, loss: float, worker: dict[str, Any]) -> ReportResult:
-    """Report one loss; NaN/inf go as JSON strings (JSON has no NaN)."""
-    metric: float | str = loss
-    if math.isnan(loss):
-        metric = "NaN"
-    elif math.isinf(loss):
-        metric = "Infinity" if loss > 0 else "-Infinity"
-    body = {"step": step, "metrics": {"loss": metric}, "worker": worker}
-    data = run.client.request("POST", f"/v1/runs/{run.id}/reports", json=body)
-    return ReportResult.from_json(data)

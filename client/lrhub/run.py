@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,15 @@ def metrics_dict(metrics: float | Mapping[str, float], name: str = "loss") -> di
         except (TypeError, ValueError) as exc:
             raise TypeError(f"metric {key!r} must be a number, got {value!r}") from exc
     return out
+
+
+def json_metric(value: float) -> float | str:
+    """JSON has no NaN or infinity: send them as "NaN", "Infinity", "-Infinity"."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
 
 
 class Run:
@@ -88,8 +98,12 @@ class Run:
     ) -> ReportResult:
         """Report metrics at ``step`` (the step the scheduler moves to with them). Every
         rank may report the same step: they share one decision."""
-        body = {"step": step, "metrics": metrics_dict(metrics, metric_name)}
-        body["worker"] = self._worker(worker)
+        numbers = metrics_dict(metrics, metric_name)
+        body = {
+            "step": step,
+            "metrics": {name: json_metric(value) for name, value in numbers.items()},
+            "worker": self._worker(worker),
+        }
         data = self.client.request("POST", self._path("/reports"), json=body, **request)
         return ReportResult.from_json(data)
 

@@ -65,3 +65,15 @@ def test_resume_and_restart(server, run_name) -> None:
     optimizer = make_optimizer("sgd", [0.1])
     run.attach(optimizer).close(0)  # no ResumeWarning: back at step 0
     assert read_values(optimizer)[0] == [pytest.approx(0.1)]
+
+
+def test_a_nan_loss_reaches_the_server_from_the_training_loop(server, run_name) -> None:
+    spec = {"type": "DivergenceGuard", "schedule": EXP, "lr_factor": 0.5}
+    run = lrhub.Client(server.url).create_run(run_name, spec, report_interval=1)
+    scheduler = run.attach(make_optimizer("sgd", [0.1]))
+    scheduler.step(float("nan"))  # JSON has no NaN: must not raise in the loop
+    scheduler.step(float("inf"))
+    losses = [item["metrics"]["loss"] for item in run.reports()]
+    assert losses == ["NaN", "Infinity"]
+    assert "divergence" in [event.kind for event in run.events()]
+    scheduler.close(0.5)
