@@ -1,7 +1,7 @@
 """The peer of the read-path benchmark: a hello-world FastAPI `async def` endpoint.
 
 `python -m bench.hello_app PORT WORKERS` serves it with the uvicorn options `lrhub serve` uses
-(lrhub_service/cli.py: uvloop, httptools, no access log, no log config, same workers).
+(lrhub_service/cli/main.py: uvloop, httptools, no access log, no log config, same workers).
 """
 
 from __future__ import annotations

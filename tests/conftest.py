@@ -68,7 +68,7 @@ def postgres_base_url() -> str | None:
 
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from lrhub_service import migrate
+    from lrhub_service.db import migrate
 
     path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
     migrate.upgrade(f"sqlite:///{path}")
@@ -78,7 +78,7 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @contextlib.contextmanager
 def _template_database(base_url: str) -> Iterator[str]:
     """A migrated database to clone (``CREATE DATABASE ... TEMPLATE``), dropped afterwards."""
-    from lrhub_service import migrate
+    from lrhub_service.db import migrate
 
     name = f"lrhub_tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with _admin(base_url) as conn:
@@ -140,7 +140,7 @@ class _PostgresPool:
         """Empty every table as a fresh clone would be; False if the schema changed."""
         import psycopg
 
-        from lrhub_service import migrate
+        from lrhub_service.db import migrate
         from lrhub_service.db.models import Base
 
         try:

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import pytest
 
 from lrhub_service.engine import SpecError
-from lrhub_service.preview import build_figure, evaluate_preview, render_preview, sparkline
+from lrhub_service.usecases.preview import build_figure, evaluate_preview, render_preview, sparkline
 
 WARMUP_COSINE = {
     "type": "Warmup",

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from api_support import COSINE, assert_problem
 
-from lrhub_service import tokens
+from lrhub_service.usecases import tokens
 
 WRITER = "writer-secret-0123456789"
 READER = "reader-secret-0123456789"

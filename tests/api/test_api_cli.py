@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from api_support import COSINE
 
-from lrhub_service.cli import is_loopback, main
+from lrhub_service.cli.main import is_loopback, main
 
 
 def lrhub(*args: str, database_url: str | None = None) -> Any:

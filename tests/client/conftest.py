@@ -38,7 +38,7 @@ def server(
     import psycopg
     from sqlalchemy.engine import make_url
 
-    from lrhub_service import migrate
+    from lrhub_service.db import migrate
 
     name = f"lrhub_client_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     base = make_url(postgres_base_url).set(drivername="postgresql")

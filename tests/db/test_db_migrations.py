@@ -10,7 +10,7 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import create_engine, inspect, pool
 
-from lrhub_service import migrate
+from lrhub_service.db import migrate
 from lrhub_service.db.models import Base
 from lrhub_service.db.urls import sync_url
 

@@ -15,7 +15,7 @@ from lrfinder_support import make_optimizer, regression_batches, small_mlp
 
 import lrhub
 from lrhub.lr_finder import LRFinderResult, find_lr
-from lrhub_service.lr_finder_cli import register
+from lrhub_service.cli.lr_finder import register
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -12,19 +12,19 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from lrhub_service import migrate
 from lrhub_service.api import problems
 from lrhub_service.api.auth import AuthMiddleware, document_security
 from lrhub_service.api.fastread import FastReadMiddleware
 from lrhub_service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from lrhub_service.api.responses import OrjsonResponse
 from lrhub_service.api.routes import lr_finder, ops, preview, runs, values
+from lrhub_service.db import migrate
 from lrhub_service.db.engine import Database
 from lrhub_service.db.fastpath import FastPath
-from lrhub_service.hub import Hub
 from lrhub_service.observability import Metrics
 from lrhub_service.settings import Settings
-from lrhub_service.tokens import TokenStore
+from lrhub_service.usecases.hub import Hub
+from lrhub_service.usecases.tokens import TokenStore
 
 log = logging.getLogger("lrhub.app")
 

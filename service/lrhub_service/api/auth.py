@@ -12,7 +12,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lrhub_service.api.problems import problem
-from lrhub_service.tokens import TokenStore
+from lrhub_service.usecases.tokens import TokenStore
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 READ_POSTS = {"/v1/preview"}

@@ -15,8 +15,8 @@ from types import SimpleNamespace
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lrhub_service import values
 from lrhub_service.api.schemas import MAX_STEP
+from lrhub_service.usecases import values
 
 LR_PATH = re.compile(r"/v1/runs/([1-9][0-9]{0,18})/lr")
 STEP_QUERY = re.compile(rb"step=([0-9]{1,19})")

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from lrhub_service.engine import SpecError
 from lrhub_service.engine.expr import ExpressionError
-from lrhub_service.errors import ServiceError
+from lrhub_service.usecases.errors import ServiceError
 
 log = logging.getLogger("lrhub.api")
 

@@ -8,9 +8,9 @@ import orjson
 from fastapi import Request
 from starlette.responses import Response
 
-from lrhub_service.hub import Hub
-from lrhub_service.idempotency import HEADER, IdemKey, fingerprint, parse_key
 from lrhub_service.observability import Metrics
+from lrhub_service.usecases.hub import Hub
+from lrhub_service.usecases.idempotency import HEADER, IdemKey, fingerprint, parse_key
 
 
 class OrjsonResponse(Response):

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from lrhub_service import lr_finder as use_case
 from lrhub_service.api.responses import hub_of, json_response
 from lrhub_service.api.routes.runs import RunId
+from lrhub_service.usecases import lr_finder as use_case
 
 router = APIRouter(prefix="/v1", tags=["lr-finder"])
 

@@ -7,10 +7,10 @@ from starlette.responses import Response
 
 from lrhub_service.api.responses import hub_of, json_response
 from lrhub_service.api.schemas import Preview
-from lrhub_service.compiled import SegmentRecord, build
 from lrhub_service.engine import SpecError
-from lrhub_service.errors import Invalid
-from lrhub_service.runs import parse_schedule
+from lrhub_service.usecases.compiled import SegmentRecord, build
+from lrhub_service.usecases.errors import Invalid
+from lrhub_service.usecases.runs import parse_schedule
 
 router = APIRouter(prefix="/v1", tags=["preview"])
 MAX_VALUES = 2_000_000

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.responses import Response
 
-from lrhub_service import attach as attaching
-from lrhub_service import events, reports, revisions, runs
 from lrhub_service.api.responses import hub_of, idem_of, json_response
 from lrhub_service.api.schemas import RUN_NAME_PATTERN, Attach, CreateRun, Resume, Revise
-from lrhub_service.errors import Invalid
+from lrhub_service.usecases import attach as attaching
+from lrhub_service.usecases import events, reports, revisions, runs
+from lrhub_service.usecases.errors import Invalid
 
 RunId = Annotated[int, Path(ge=1, le=2**62, description="the run's id")]
 read = APIRouter(prefix="/v1", tags=["runs"])

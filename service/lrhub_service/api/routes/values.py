@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from lrhub_service import reports, values
 from lrhub_service.api.responses import hub_of, idem_of, json_response, metrics_of
 from lrhub_service.api.routes.runs import RunId
 from lrhub_service.api.schemas import (
@@ -17,7 +16,8 @@ from lrhub_service.api.schemas import (
     Progress,
     ReportMetrics,
 )
-from lrhub_service.errors import Invalid
+from lrhub_service.usecases import reports, values
+from lrhub_service.usecases.errors import Invalid
 
 read = APIRouter(prefix="/v1", tags=["values"])
 write = APIRouter(prefix="/v1", tags=["values"])

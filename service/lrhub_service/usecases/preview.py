@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .engine import Segment, SpecError, build_schedule, canonical_json, parse_spec
+from lrhub_service.engine import Segment, SpecError, build_schedule, canonical_json, parse_spec
 
 MAX_PREVIEW_STEPS = 1_000_000
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lrhub_service.engine import MetricState, Report, Schedule, Segment, build_schedule, parse_spec
-from lrhub_service.errors import Conflict
+from lrhub_service.usecases.errors import Conflict
 
 CACHE_SIZE = 1024
 WINDOW_CACHE_SIZE = 32

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lrhub_service.compiled import metric_value
 from lrhub_service.db.models import Report
-from lrhub_service.hub import Hub
+from lrhub_service.usecases.compiled import metric_value
+from lrhub_service.usecases.hub import Hub
 
 SPECIALS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
@@ -36,7 +36,7 @@ async def list_reports(
     hub: Hub, run_id: int, *, metric: str | None, after: int | None, limit: int
 ) -> dict[str, Any]:
     """Stored reports in step order, grouped per request; uncounted ones are kept for audit."""
-    from lrhub_service.runs import ensure_exists
+    from lrhub_service.usecases.runs import ensure_exists
 
     query = select(
         Report.step,

@@ -9,9 +9,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lrhub_service.db.models import Event, utcnow
-from lrhub_service.errors import run_not_found
-from lrhub_service.hub import Hub
-from lrhub_service.timefmt import iso
+from lrhub_service.usecases.errors import run_not_found
+from lrhub_service.usecases.hub import Hub
+from lrhub_service.usecases.timefmt import iso
 
 log = logging.getLogger("lrhub.events")
 
@@ -39,7 +39,7 @@ async def record(
 
 async def list_events(hub: Hub, run_id: int, *, limit: int, after: int | None) -> dict[str, Any]:
     """Events of a run in order, ``after`` an event id (for paging)."""
-    from lrhub_service.runs import ensure_exists
+    from lrhub_service.usecases.runs import ensure_exists
 
     query = select(Event.id, Event.kind, Event.step, Event.data, Event.created_at).where(
         Event.run_id == run_id

@@ -7,13 +7,13 @@ from typing import Any
 import orjson
 from sqlalchemy import update
 
-from lrhub_service.compiled import CompiledRun
 from lrhub_service.db.fastpath import Claim, Freshness, Stored
 from lrhub_service.db.models import Run, utcnow
-from lrhub_service.errors import Unavailable, run_not_found
-from lrhub_service.hub import Hub, greatest
-from lrhub_service.idempotency import IdemKey, lookup, mismatch, once, remember
-from lrhub_service.workers import touch_worker
+from lrhub_service.usecases.compiled import CompiledRun
+from lrhub_service.usecases.errors import Unavailable, run_not_found
+from lrhub_service.usecases.hub import Hub, greatest
+from lrhub_service.usecases.idempotency import IdemKey, lookup, mismatch, once, remember
+from lrhub_service.usecases.workers import touch_worker
 
 STALE_RETRIES = 8
 

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lrhub_service.db.models import IdempotencyKey, utcnow
-from lrhub_service.errors import Invalid, Unavailable
+from lrhub_service.usecases.errors import Invalid, Unavailable
 
 log = logging.getLogger("lrhub.idempotency")
 

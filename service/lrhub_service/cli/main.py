@@ -57,7 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the API with uvicorn (uvloop + httptools); SQLite is migrated first."""
     import uvicorn
 
-    from lrhub_service import migrate
+    from lrhub_service.db import migrate
     from lrhub_service.db.urls import backend_name
     from lrhub_service.observability import configure_logging
 
@@ -100,7 +100,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from lrhub_service import migrate
+    from lrhub_service.db import migrate
 
     url = _settings(args).database_url
     if args.action == "upgrade":
@@ -130,7 +130,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from lrhub_service.db.models import Event, Run
-    from lrhub_service.runs import RUN_COLUMNS, run_json
+    from lrhub_service.usecases.runs import RUN_COLUMNS, run_json
 
     url = _settings(args).database_url
     if args.action == "list":
@@ -168,7 +168,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens(args: argparse.Namespace) -> int:
-    from lrhub_service import tokens
+    from lrhub_service.usecases import tokens
 
     url = _settings(args).database_url
     if args.action == "create":
@@ -187,7 +187,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from lrhub_service.preview import render_preview
+    from lrhub_service.usecases.preview import render_preview
 
     base_lrs = [float(v) for v in args.base_lrs.split(",")] if args.base_lrs else None
     print(
@@ -250,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--plot", help="write a .png or .svg")
     preview.set_defaults(func=cmd_preview)
 
-    from lrhub_service.lr_finder_cli import register as register_lr_finder
+    from lrhub_service.cli.lr_finder import register as register_lr_finder
 
     register_lr_finder(commands)
     return parser

@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lrhub_service.compiled import CompiledRun, metric_value
 from lrhub_service.db.models import Report, Run
 from lrhub_service.engine.beyond import SUGGESTION_METHODS, range_test_suggestions, smooth_losses
-from lrhub_service.errors import Invalid, run_not_found
-from lrhub_service.hub import Hub
-from lrhub_service.reports import json_metric
+from lrhub_service.usecases.compiled import CompiledRun, metric_value
+from lrhub_service.usecases.errors import Invalid, run_not_found
+from lrhub_service.usecases.hub import Hub
+from lrhub_service.usecases.reports import json_metric
 
 RANGE_TEST = "LRRangeTest"
 DEFAULT_SMOOTHING = 0.98

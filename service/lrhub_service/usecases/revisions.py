@@ -12,16 +12,16 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from lrhub_service import events
-from lrhub_service.compiled import CompiledRun, SegmentRecord, build
 from lrhub_service.db.listener import announce
 from lrhub_service.db.models import Revision, Run, utcnow
 from lrhub_service.engine import Schedule, SpecError
-from lrhub_service.errors import Conflict, Invalid, PreconditionFailed, run_not_found
-from lrhub_service.hub import Hub, active_segments, load_compiled
-from lrhub_service.idempotency import IdemKey, lookup, once, remember
-from lrhub_service.runs import RUN_COLUMNS, parse_schedule, run_json
-from lrhub_service.timefmt import iso
+from lrhub_service.usecases import events
+from lrhub_service.usecases.compiled import CompiledRun, SegmentRecord, build
+from lrhub_service.usecases.errors import Conflict, Invalid, PreconditionFailed, run_not_found
+from lrhub_service.usecases.hub import Hub, active_segments, load_compiled
+from lrhub_service.usecases.idempotency import IdemKey, lookup, once, remember
+from lrhub_service.usecases.runs import RUN_COLUMNS, parse_schedule, run_json
+from lrhub_service.usecases.timefmt import iso
 
 
 def _continue_scale(compiled: CompiledRun, trial: Schedule, start: int) -> list[float]:

@@ -14,7 +14,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlalchemy.types import BigInteger
 
-from lrhub_service.compiled import (
+from lrhub_service.db.engine import Database
+from lrhub_service.db.fastpath import FastPath
+from lrhub_service.db.models import Report, Revision, Run
+from lrhub_service.engine import SpecError
+from lrhub_service.settings import Settings
+from lrhub_service.usecases.compiled import (
     CompiledRun,
     FoldedState,
     FoldGroup,
@@ -24,13 +29,8 @@ from lrhub_service.compiled import (
     fold_groups,
     group_reports,
 )
-from lrhub_service.db.engine import Database
-from lrhub_service.db.fastpath import FastPath
-from lrhub_service.db.models import Report, Revision, Run
-from lrhub_service.engine import SpecError
-from lrhub_service.errors import Conflict, run_not_found
-from lrhub_service.idempotency import Pruner
-from lrhub_service.settings import Settings
+from lrhub_service.usecases.errors import Conflict, run_not_found
+from lrhub_service.usecases.idempotency import Pruner
 
 
 class greatest(FunctionElement[int]):

@@ -11,15 +11,15 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from lrhub_service import events
-from lrhub_service.compiled import SegmentRecord, build
 from lrhub_service.db.listener import announce
 from lrhub_service.db.models import Report, Revision, Run, utcnow
 from lrhub_service.engine import Schedule, SpecError, canonical_json, parse_spec
-from lrhub_service.errors import Conflict, Invalid, NotFound, run_not_found
-from lrhub_service.hub import Hub
-from lrhub_service.idempotency import IdemKey, lookup, once, remember
-from lrhub_service.timefmt import iso
+from lrhub_service.usecases import events
+from lrhub_service.usecases.compiled import SegmentRecord, build
+from lrhub_service.usecases.errors import Conflict, Invalid, NotFound, run_not_found
+from lrhub_service.usecases.hub import Hub
+from lrhub_service.usecases.idempotency import IdemKey, lookup, once, remember
+from lrhub_service.usecases.timefmt import iso
 
 RUN_COLUMNS = tuple(Run.__table__.columns)
 

@@ -6,15 +6,15 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from lrhub_service import events
 from lrhub_service.db.listener import announce
 from lrhub_service.db.models import Run, utcnow
-from lrhub_service.errors import Conflict, Invalid, run_not_found
-from lrhub_service.hub import Hub, greatest
-from lrhub_service.idempotency import IdemKey, lookup, once, remember
-from lrhub_service.runs import RUN_COLUMNS, describe, fetch_run, run_json
-from lrhub_service.values import value_json
-from lrhub_service.workers import touch_worker
+from lrhub_service.usecases import events
+from lrhub_service.usecases.errors import Conflict, Invalid, run_not_found
+from lrhub_service.usecases.hub import Hub, greatest
+from lrhub_service.usecases.idempotency import IdemKey, lookup, once, remember
+from lrhub_service.usecases.runs import RUN_COLUMNS, describe, fetch_run, run_json
+from lrhub_service.usecases.values import value_json
+from lrhub_service.usecases.workers import touch_worker
 
 
 async def attach(

@@ -13,16 +13,16 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from lrhub_service import events
-from lrhub_service.compiled import CompiledRun, FoldGroup, metric_value, refold
 from lrhub_service.db.listener import announce
 from lrhub_service.db.models import Report, Run, utcnow
-from lrhub_service.errors import Conflict, Invalid, run_not_found
-from lrhub_service.hub import Hub, greatest, stored_groups
-from lrhub_service.idempotency import IdemKey, lookup, once, remember
-from lrhub_service.report_list import SPECIALS, json_metric, list_reports, split_value
-from lrhub_service.values import value_json, window_count, window_json
-from lrhub_service.workers import touch_worker
+from lrhub_service.usecases import events
+from lrhub_service.usecases.compiled import CompiledRun, FoldGroup, metric_value, refold
+from lrhub_service.usecases.errors import Conflict, Invalid, run_not_found
+from lrhub_service.usecases.hub import Hub, greatest, stored_groups
+from lrhub_service.usecases.idempotency import IdemKey, lookup, once, remember
+from lrhub_service.usecases.report_list import SPECIALS, json_metric, list_reports, split_value
+from lrhub_service.usecases.values import value_json, window_count, window_json
+from lrhub_service.usecases.workers import touch_worker
 
 __all__ = [
     "SPECIALS",
@@ -239,8 +239,8 @@ async def resume(
 async def _resume(
     conn: AsyncConnection, run: Any, step: int, worker: dict[str, Any] | None
 ) -> tuple[CompiledRun | None, dict[str, Any]]:
-    from lrhub_service.hub import load_compiled
-    from lrhub_service.runs import RUN_COLUMNS, run_json
+    from lrhub_service.usecases.hub import load_compiled
+    from lrhub_service.usecases.runs import RUN_COLUMNS, run_json
 
     run_id = run.id
     dropped = (

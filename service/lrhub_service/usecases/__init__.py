@@ -1,0 +1,1 @@
+"""Use cases: what the service does to runs, one unit of work each; no HTTP here."""
