@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -30,9 +31,8 @@ def test_installed_wheel_ships_migrations_and_upgrades_from_any_directory(tmp_pa
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
 
     venv = tmp_path / "venv"
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=60
-    )
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=60)
+    _see_dependencies_of_this_interpreter(venv)
     install = subprocess.run(
         [str(venv / "bin" / "pip"), "install", "-q", "--no-deps", "--no-index", str(wheel)],
         capture_output=True, text=True, timeout=120,
@@ -55,3 +55,16 @@ def test_installed_wheel_ships_migrations_and_upgrades_from_any_directory(tmp_pa
     with sqlite3.connect(database) as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert {"runs", "reports", "alembic_version"} <= tables
+
+
+def _see_dependencies_of_this_interpreter(venv: Path) -> None:
+    """Let a plain venv import the server's dependencies from the interpreter running the tests.
+
+    A ``.pth`` line adds those site-packages after the venv's own, without processing the
+    ``.pth`` files found there, so this checkout's editable install stays invisible and the
+    venv imports the wheel's ``lrhub_service`` (asserted below). ``--system-site-packages``
+    would expose the base interpreter instead of the venv running the tests.
+    """
+    (site,) = (venv / "lib").glob("python*/site-packages")
+    paths = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    (site / "test_dependencies.pth").write_text("\n".join(paths) + "\n")
