@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import builtins
 import math
 import sys
@@ -14,8 +13,8 @@ import torch
 from lrfinder_support import make_optimizer, regression_batches, small_mlp
 
 import lrhub
+from lrhub.cli import main as lrhub_main
 from lrhub.lr_finder import LRFinderResult, find_lr
-from lrhub_service.cli.lr_finder import register
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -120,10 +119,8 @@ def test_training_run_takes_a_margin_under_the_suggestion(hub: lrhub.Client) -> 
 
 
 def _cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="lrhub")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    """The ``lrhub`` command line, in this process."""
+    return lrhub_main(argv)
 
 
 def test_cli_shows_suggestions_and_writes_the_plot(

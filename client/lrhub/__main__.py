@@ -1,0 +1,5 @@
+"""``python -m lrhub``: the ``lrhub`` command line."""
+
+from lrhub.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,31 @@
+"""The ``lrhub`` command: client commands over HTTP; server commands join by entry points.
+
+``import lrhub`` never imports this package or its dependencies (typer, rich), which come
+with the ``cli`` extra (the ``server`` extra includes it).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+INSTALL_HINT = "lrhub: the command line needs the cli extra: pip install 'lrhub[cli]'"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``lrhub`` command line; returns the exit status."""
+    try:
+        from lrhub.cli.app import build_command
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("typer", "rich"):
+            raise
+        print(INSTALL_HINT, file=sys.stderr)
+        return 1
+    command = build_command()
+    logging.getLogger("stamina").setLevel(logging.ERROR)  # a failure is reported in one line
+    try:
+        command.main(args=list(sys.argv[1:] if argv is None else argv), prog_name="lrhub")
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    return 0
