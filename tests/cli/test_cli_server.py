@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,13 @@ def test_loopback_detection() -> None:
     assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
 
 
-def test_public_bind_without_tokens_is_refused(database_url: str) -> None:
-    result = lrhub("serve", "--host", "0.0.0.0", "--port", "1", database_url=database_url)
+def test_public_bind_that_cannot_check_tokens_is_refused_in_one_line() -> None:
+    """No LRHUB_TOKENS, a public bind and no database to create the first token in."""
+    unreachable = "postgresql://postgres@127.0.0.1:9/none"
+    result = lrhub("serve", "--host", "0.0.0.0", "--port", "1", database_url=unreachable)
     assert result.returncode == 2
-    assert "--insecure" in result.stderr and "without tokens" in result.stderr
+    assert "refusing to serve on 0.0.0.0" in result.stderr and "--insecure" in result.stderr
+    assert "database is unreachable" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_tokens_guard_the_server(database_url: str, live_server: Any) -> None:
@@ -93,3 +97,22 @@ def test_serve_with_several_workers(tmp_path: Path, live_server: Any) -> None:
         for _ in range(20):
             steps.add(client.post(f"/v1/runs/{rid}/advance").json()["step"])
     assert steps == set(range(20))
+
+
+def test_a_taken_port_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = lrhub("serve", "--port", port, database_url=f"sqlite:///{tmp_path / 'p.db'}")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"lrhub: port {port} on 127.0.0.1 is in use (another lrhub serve?): "
+        "pass --port or set LRHUB_PORT\n"
+    )
+
+
+def test_an_unparsable_url_when_serving_is_one_clear_line() -> None:
+    result = lrhub("serve", database_url="not a url")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "cannot parse database URL" in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import re
@@ -10,12 +11,14 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
 from e2e_support import REPO_ROOT, LiveLrhub, free_port, lrhub_env, lrhub_executable
+from sqlalchemy import create_engine, text
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
@@ -88,7 +91,7 @@ def test_compose_commands_run_against_postgres(
     secret = secrets.token_hex(16)
     port = free_port()
     argv = [lrhub_executable(), *with_port(services["api"]["command"], port)[1:]]
-    tokens = {"LRHUB_TOKENS": f"ci:write:{secret}"}  # compose requires LRHUB_TOKENS for api
+    tokens = {"LRHUB_TOKENS": f"ci:write:{secret}"}  # configured tokens take precedence
     server = start_lrhub(empty_database_url, port=port, argv=argv, env=tokens)
     with httpx.Client(base_url=server.url, timeout=10) as client:
         assert client.get("/readyz").status_code == 200
@@ -96,6 +99,53 @@ def test_compose_commands_run_against_postgres(
         assert client.get("/v1/runs").status_code == 401
         authorised = client.get("/v1/runs", headers={"Authorization": f"Bearer {secret}"})
         assert authorised.status_code == 200, authorised.text
+    assert stored_token_names(empty_database_url) == [], "LRHUB_TOKENS must win over bootstrap"
+
+
+def stored_token_names(database_url: str) -> list[str]:
+    """Names of the tokens stored in a database."""
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as conn:
+            return [row[0] for row in conn.execute(text("SELECT name FROM api_tokens"))]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(150)
+@pytest.mark.parametrize("empty_database_url", ["postgres"], indirect=True)
+def test_compose_up_with_nothing_set_is_secure(empty_database_url: str, tmp_path: Path) -> None:
+    """Two api replicas start at once with no tokens: exactly one token, printed once."""
+    services = compose()["services"]
+    migrate = subprocess.run(
+        [lrhub_executable(), *services["migrate"]["command"][1:]],
+        env=lrhub_env(empty_database_url), capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    assert migrate.returncode == 0, migrate.stderr
+    replicas = []
+    for index in range(2):
+        port = free_port()
+        argv = [lrhub_executable(), *with_port(services["api"]["command"], port)[1:]]
+        log = tmp_path / f"replica{index}.log"
+        replicas.append(LiveLrhub(empty_database_url, port, argv, log=log, env={}))
+    try:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda replica: replica.start(timeout=90), replicas))
+        assert stored_token_names(empty_database_url) == ["admin-bootstrap"]
+        logs = [replica.log.read_text() for replica in replicas if replica.log]
+        secrets_printed = [re.findall(r"admin-bootstrap: (lrh_\S+)", log) for log in logs]
+        assert sorted(len(found) for found in secrets_printed) == [0, 1], logs
+        (secret,) = [found[0] for found in secrets_printed if found]
+        for replica in replicas:
+            assert httpx.get(f"{replica.url}/v1/runs", timeout=10).status_code == 401
+            headers = {"Authorization": f"Bearer {secret}"}
+            assert (
+                httpx.get(f"{replica.url}/v1/runs", headers=headers, timeout=10).status_code == 200
+            )
+    finally:
+        for replica in replicas:
+            replica.stop()
 
 
 @pytest.mark.timeout(60)
