@@ -57,7 +57,8 @@ async def attach(
                         f"has {len(base_lrs)}",
                         loc="base_lrs",
                     )
-                changes.update(
+                changes.update(  # new inputs of the values: a new version for every cache
+                    state_version=Run.state_version + 1,
                     base_lrs=base_lrs,
                     base_momentums=base_momentums,
                     num_groups=shape.num_groups,
@@ -93,6 +94,7 @@ async def attach(
             }
             await remember(conn, idem, 200, answer)
         hub.fast.forget(run_id)
+        hub.cache.drop(run_id)
         return 200, answer
 
     return (await once(hub.db, idem, act))[1]  # type: ignore[no-any-return]

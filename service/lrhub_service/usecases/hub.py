@@ -60,6 +60,14 @@ class Hub:
         self.cache = RunCache()
         self.pruner = Pruner(db, settings.idempotency_ttl_s)
         self._loading: dict[int, asyncio.Lock] = {}
+        fast.check = self.first_bad_step
+
+    async def first_bad_step(
+        self, run_id: int, first: int, count: int, revision: int, state_version: int
+    ) -> tuple[int, str] | None:
+        """The first step of a block taken from the counter that cannot be evaluated."""
+        compiled = await self.compiled_fresh(run_id, revision, state_version)
+        return compiled.first_bad_step(first, count)
 
     async def compiled(
         self, conn: AsyncConnection, run_id: int, revision: int, state_version: int

@@ -118,7 +118,8 @@ async def _report(
         compiled, decision = await _accept(hub, conn, run, compiled, step, effective, fresh, worker)
     horizon = run.horizon
     count = window_count(compiled, effective, window or hub.settings.window_max, horizon)
-    body = window_json(compiled, effective, min(count, hub.settings.window_max), horizon)
+    span = min(count, hub.settings.window_max)
+    body = window_json(compiled, effective, span, horizon, promised_through=effective + span - 1)
     await conn.execute(
         update(Run)
         .where(Run.id == run_id)

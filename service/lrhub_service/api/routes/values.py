@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from lrhub_service.api.responses import hub_of, idem_of, json_response, metrics_of
+from lrhub_service.api.responses import hub_of, idem_of, json_response, may_write, metrics_of
 from lrhub_service.api.routes.runs import RunId
 from lrhub_service.api.schemas import (
     MAX_STEP,
@@ -71,15 +71,20 @@ async def lr_at(request: Request) -> Response:
     },
 )
 async def window(request: Request) -> Response:
-    """Consecutive steps in columns; the run promises them (its horizon moves to the end).
+    """Consecutive steps in columns, promised to a write-scope caller when contiguous.
 
+    The run promises the values (its horizon moves to the window's end) only when the
+    caller has the write scope (or no tokens are configured) and ``start <= horizon + 1``;
+    ``promised_through`` says the last promised step of the window (null: none).
     ``count`` defaults to 1024 and is capped at the server's window length.
     """
     query = request.query_params
     run_id = _integer(request.path_params["run_id"], "run_id", 1, 2**62)
     start = _integer(query.get("start"), "start", 0)
     count = _integer(query.get("count", "1024"), "count", 1, 1_000_000)
-    payload, revision = await values.read_window(hub_of(request), run_id, start, count)
+    payload, revision = await values.read_window(
+        hub_of(request), run_id, start, count, may_promise=may_write(request)
+    )
     return Response(payload, media_type="application/json", headers={"ETag": f'"{revision}"'})
 
 
