@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import os
 import secrets
 import sys
@@ -37,41 +36,24 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _stored_token_count(database_url: str) -> int:
-    from sqlalchemy import create_engine, func, inspect, pool, select
-
-    from lrhub_service.db.models import ApiToken
-    from lrhub_service.db.urls import sync_url
-
-    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
-    try:
-        with engine.connect() as conn:
-            if not inspect(conn).has_table("api_tokens"):
-                return 0
-            return int(conn.execute(select(func.count(ApiToken.id))).scalar_one())
-    finally:
-        engine.dispose()
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the API with uvicorn (uvloop + httptools); SQLite is migrated first."""
     import uvicorn
 
-    from lrhub_service.db import migrate
-    from lrhub_service.db.urls import backend_name
     from lrhub_service.observability import configure_logging
+    from lrhub_service.usecases import schema, tokens
 
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_json)
-    if backend_name(settings.database_url) == "sqlite" and settings.auto_migrate:
-        migrate.upgrade_locked(settings.database_url)
-    elif migrate.current_revision(settings.database_url) != migrate.head_revision():
+    if not schema.prepare_for_serving(settings.database_url, settings.auto_migrate):
         print(
             "warning: the database schema is not at head; run `lrhub db upgrade` "
             "(/readyz answers 503 until then)",
             file=sys.stderr,
         )
-    has_tokens = bool(settings.configured_tokens()) or _stored_token_count(settings.database_url)
+    has_tokens = bool(settings.configured_tokens()) or tokens.stored_token_count(
+        settings.database_url
+    )
     if not is_loopback(settings.host) and not has_tokens and not settings.insecure:
         print(
             f"refusing to serve on {settings.host} without tokens: set LRHUB_TOKENS or run "
@@ -100,70 +82,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from lrhub_service.db import migrate
+    from lrhub_service.usecases import schema
 
     url = _settings(args).database_url
     if args.action == "upgrade":
-        migrate.upgrade(url, args.revision or "head")
+        schema.upgrade(url, args.revision or "head")
     elif args.action == "downgrade":
-        migrate.downgrade(url, args.revision or "-1")
-    current = migrate.current_revision(url)
-    head = migrate.head_revision()
+        schema.downgrade(url, args.revision or "-1")
+    current = schema.current_revision(url)
+    head = schema.head_revision()
     print(f"current: {current or 'empty'} (head: {head})")
     return 0
 
 
-def _sync_rows(database_url: str, query: Any) -> list[Any]:
-    from sqlalchemy import create_engine, pool
-
-    from lrhub_service.db.urls import sync_url
-
-    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(query).all())
-    finally:
-        engine.dispose()
-
-
 def cmd_runs(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
+    import asyncio
 
-    from lrhub_service.db.models import Event, Run
-    from lrhub_service.usecases.runs import RUN_COLUMNS, run_json
+    from lrhub_service.cli.runs import list_runs_text, show_run_json
 
-    url = _settings(args).database_url
+    settings = _settings(args).model_copy(update={"auto_migrate": False})
     if args.action == "list":
-        rows = _sync_rows(url, select(*RUN_COLUMNS).order_by(Run.id.desc()).limit(args.limit))
-        print(f"{'id':>6}  {'name':<32} {'status':<9} {'rev':>4} {'progress':>10}  schedule")
-        for row in rows:
-            print(
-                f"{row.id:>6}  {row.name[:32]:<32} {row.status:<9} {row.revision:>4} "
-                f"{row.progress:>10}  {row.schedule.get('type')}"
-            )
+        print(asyncio.run(list_runs_text(settings, args.limit)))
         return 0
-    query = select(*RUN_COLUMNS)
-    query = (
-        query.where(Run.id == int(args.run))
-        if args.run.isdigit()
-        else query.where(Run.name == args.run)
-    )
-    rows = _sync_rows(url, query)
-    if not rows:
+    shown = asyncio.run(show_run_json(settings, args.run))
+    if shown is None:
         print(f"no run {args.run!r}", file=sys.stderr)
         return 1
-    run = run_json(rows[0])
-    events = _sync_rows(
-        url,
-        select(Event.id, Event.kind, Event.step, Event.data)
-        .where(Event.run_id == run["id"])
-        .order_by(Event.id.desc())
-        .limit(20),
-    )
-    run["recent_events"] = [
-        {"id": e.id, "kind": e.kind, "step": e.step, "data": e.data} for e in reversed(events)
-    ]
-    print(json.dumps(run, indent=2, default=str))
+    print(shown)
     return 0
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import update
 
-from lrhub_service.db.fastpath import Claim, Freshness, Refused, Stored
-from lrhub_service.db.models import Run, utcnow
+from lrhub_service.db.run_store import Freshness, Refused, Stored
+from lrhub_service.usecases import unit_of_work
 from lrhub_service.usecases.compiled import EVALUATION_ERRORS, CompiledRun
 from lrhub_service.usecases.errors import Unavailable, Unevaluable, run_not_found
-from lrhub_service.usecases.hub import Hub, greatest
-from lrhub_service.usecases.idempotency import IdemKey, lookup, mismatch, once, remember
+from lrhub_service.usecases.hub import Hub
+from lrhub_service.usecases.idempotency import IdemKey, mismatch
+from lrhub_service.usecases.unit_of_work import RunWork
 from lrhub_service.usecases.workers import touch_worker
 
 STALE_RETRIES = 8
@@ -133,7 +133,7 @@ async def read_window(
         last = start + span - 1
         if last <= row.horizon or not may_promise or start > row.horizon + 1:
             return with_promise(payload, promised_part(start, last, row.horizon)), row.revision
-        horizon = await hub.fast.promise(run_id, last, row.revision, row.state_version)
+        horizon = await unit_of_work.promise(hub, run_id, last, row.revision, row.state_version)
         if horizon is not None:
             return with_promise(payload, promised_part(start, last, horizon)), row.revision
         hub.fast.forget(run_id)  # the run moved on: read its versions from the database
@@ -150,10 +150,7 @@ async def advance(hub: Hub, run_id: int, count: int, idem: IdemKey | None = None
     across a resume or restart).
     """
     taken = min(count, hub.settings.window_max)
-    idem_columns = (idem.scope, idem.key, idem.fingerprint) if idem is not None else None
-    outcome = await hub.fast.advance(run_id, Claim(taken, idem_columns))
-    if outcome is None:
-        raise run_not_found(run_id)
+    outcome = await unit_of_work.take_steps(hub, run_id, taken, idem)
     if isinstance(outcome, Refused):
         raise Unevaluable(run_id, outcome.step, outcome.reason)
     if isinstance(outcome, Stored):
@@ -189,27 +186,9 @@ async def report_progress(
     ``final`` says the worker exited cleanly; any other progress says one is still training.
     """
 
-    async def act() -> tuple[int, dict[str, Any]]:
-        async with hub.db.transaction() as conn:
-            await lookup(conn, idem)
-            progress = (
-                await conn.execute(
-                    update(Run)
-                    .where(Run.id == run_id)
-                    .values(
-                        progress=greatest(Run.progress, step),
-                        clean_exit=final,
-                        updated_at=utcnow(),
-                    )
-                    .returning(Run.progress)
-                )
-            ).scalar_one_or_none()
-            if progress is None:
-                raise run_not_found(run_id)
-            if worker is not None:
-                await touch_worker(conn, run_id, worker, step, is_sqlite=hub.db.is_sqlite)
-            body = {"step": progress}
-            await remember(conn, idem, 200, body)
-        return 200, body
+    async def act(work: RunWork) -> tuple[int, dict[str, Any]]:
+        progress = await work.rows.raise_progress(run_id, step, clean_exit=final)
+        await touch_worker(work.records, run_id, worker, step)
+        return 200, {"step": progress}
 
-    return (await once(hub.db, idem, act))[1]  # type: ignore[no-any-return]
+    return (await unit_of_work.write(hub, run_id, idem, act))[1]  # type: ignore[no-any-return]

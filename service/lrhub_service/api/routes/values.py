@@ -16,7 +16,7 @@ from lrhub_service.api.schemas import (
     Progress,
     ReportMetrics,
 )
-from lrhub_service.usecases import reports, values
+from lrhub_service.usecases import report_list, reports, values
 from lrhub_service.usecases.errors import Invalid
 
 read = APIRouter(prefix="/v1", tags=["values"])
@@ -134,5 +134,7 @@ async def list_reports(
 ) -> Response:
     """Stored reports (uncounted ones stay, for the audit trail); non-finite as strings."""
     return json_response(
-        await reports.list_reports(hub_of(request), run_id, metric=metric, after=after, limit=limit)
+        await report_list.list_reports(
+            hub_of(request), run_id, metric=metric, after=after, limit=limit
+        )
     )

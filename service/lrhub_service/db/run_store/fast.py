@@ -115,8 +115,9 @@ async def _keep_session(_connection: Any) -> None:
     """Skip asyncpg's per-release ``RESET ALL``/``UNLISTEN *`` round trip."""
 
 
-class FastPath:
-    """Raw-driver versions of the three per-request statements."""
+class FastRuns:
+    """The per-request statements on run rows (freshness, the shared counter, a window's promise)
+    on the raw drivers, with the keys of advance batches stored by the same statement."""
 
     def __init__(
         self, url: str, *, pool_size: int, busy_timeout_ms: int, read_cache: bool = True
