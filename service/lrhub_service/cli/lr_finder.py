@@ -12,6 +12,9 @@ import json
 import sys
 from typing import Any
 
+from lrhub import Client, LrhubError
+from lrhub.lr_finder import LRFinderResult
+
 
 def register(subparsers: Any) -> None:
     """Add the ``lr-finder`` command to ``lrhub``'s subparsers."""
@@ -29,9 +32,6 @@ def register(subparsers: Any) -> None:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Print the suggestions and a sparkline; write the plot when asked."""
-    from lrhub import Client, LrhubError
-    from lrhub.lr_finder import LRFinderResult
-
     if not 10 <= args.width <= 400:
         print("lrhub: --width must be between 10 and 400", file=sys.stderr)
         return 2

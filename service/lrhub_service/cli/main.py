@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ipaddress
 import os
 import secrets
@@ -12,12 +13,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from lrhub_service.cli.lr_finder import register as register_lr_finder
+from lrhub_service.cli.runs import list_runs_text, show_run_json
+from lrhub_service.engine import SpecError
+from lrhub_service.observability import configure_logging
+from lrhub_service.settings import Settings
+from lrhub_service.usecases import schema, tokens
+from lrhub_service.usecases.preview import render_preview
+
 LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    from lrhub_service.settings import Settings
-
     overrides = {
         key: value
         for key in ("database_url", "host", "port", "workers", "log_level", "insecure")
@@ -39,9 +46,6 @@ def is_loopback(host: str) -> bool:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the API with uvicorn (uvloop + httptools); SQLite is migrated first."""
     import uvicorn
-
-    from lrhub_service.observability import configure_logging
-    from lrhub_service.usecases import schema, tokens
 
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_json)
@@ -82,8 +86,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from lrhub_service.usecases import schema
-
     url = _settings(args).database_url
     if args.action == "upgrade":
         schema.upgrade(url, args.revision or "head")
@@ -96,10 +98,6 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from lrhub_service.cli.runs import list_runs_text, show_run_json
-
     settings = _settings(args).model_copy(update={"auto_migrate": False})
     if args.action == "list":
         print(asyncio.run(list_runs_text(settings, args.limit)))
@@ -113,8 +111,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens(args: argparse.Namespace) -> int:
-    from lrhub_service.usecases import tokens
-
     url = _settings(args).database_url
     if args.action == "create":
         name = args.name or f"{args.scope}-{secrets.token_hex(3)}"
@@ -132,8 +128,6 @@ def cmd_tokens(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from lrhub_service.usecases.preview import render_preview
-
     base_lrs = [float(v) for v in args.base_lrs.split(",")] if args.base_lrs else None
     print(
         render_preview(
@@ -195,17 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--plot", help="write a .png or .svg")
     preview.set_defaults(func=cmd_preview)
 
-    from lrhub_service.cli.lr_finder import register as register_lr_finder
-
     register_lr_finder(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lrhub`` command."""
-    from lrhub_service.db.urls import DatabaseURLError
-    from lrhub_service.engine import SpecError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "runs" and args.action == "show" and not args.run:
@@ -216,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except ValidationError as exc:
         print(f"lrhub: invalid configuration: {exc}", file=sys.stderr)
-    except (DatabaseURLError, SpecError, ValueError) as exc:
+    except (SpecError, ValueError) as exc:  # a bad database URL is a ValueError too
         print(f"lrhub: {exc}", file=sys.stderr)
     return 2
 

@@ -7,8 +7,7 @@ import contextlib
 import gc
 from collections.abc import AsyncIterator, Iterator
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from lrhub_service.db import statements
 from lrhub_service.db.engine import Database
 from lrhub_service.db.records import RunRecords
 from lrhub_service.db.run_store import FastRuns, RunRows
@@ -47,16 +46,11 @@ class Hub:
         compiled = await self.compiled_fresh(run_id, revision, state_version)
         return compiled.first_bad_step(first, count)
 
-    def statements(self, conn: AsyncConnection) -> tuple[RunRows, RunRecords]:
-        """The run store's statements bound to ``conn``."""
-        is_sqlite = self.db.is_sqlite
-        return RunRows(conn, is_sqlite=is_sqlite), RunRecords(conn, is_sqlite=is_sqlite)
-
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[tuple[RunRows, RunRecords]]:
-        """Statements for a read (each commits by itself: it changes nothing)."""
-        async with self.db.autocommit() as conn:
-            yield self.statements(conn)
+        """The run store's statements for a read (each commits by itself: it changes nothing)."""
+        async with statements.autocommitted(self.db) as bound:
+            yield bound.runs, bound.records
 
     async def compiled_in(
         self, rows: RunRows, records: RunRecords, run_id: int, revision: int, state_version: int

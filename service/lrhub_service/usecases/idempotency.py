@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from lrhub_service.db import idempotency_keys
+from lrhub_service.db import statements
 from lrhub_service.db.models import utcnow
 from lrhub_service.usecases.errors import Invalid
 
@@ -114,8 +114,8 @@ class Pruner:
     async def prune(self) -> int:
         """Delete expired keys now; returns how many went."""
         cutoff = utcnow() - timedelta(seconds=self.ttl_s)
-        async with self.db.autocommit() as conn:
-            return await idempotency_keys.prune(conn, cutoff)
+        async with statements.autocommitted(self.db) as bound:
+            return await bound.keys.prune(cutoff)
 
     async def close(self) -> None:
         if self._task is not None and not self._task.done():

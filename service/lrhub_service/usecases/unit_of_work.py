@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from lrhub_service.db import idempotency_keys
+from lrhub_service.db import statements
 from lrhub_service.db.records import RunRecords
 from lrhub_service.db.run_store import Claim, Outcome, RunRows
 from lrhub_service.usecases.compiled import CompiledRun
@@ -99,15 +99,15 @@ async def write(hub: Hub, run_id: int | None, idem: IdemKey | None, act: Act) ->
 async def _attempt_write(
     hub: Hub, run_id: int | None, idem: IdemKey | None, act: Act
 ) -> tuple[int, Any]:
-    async with hub.db.transaction() as conn:
-        work = RunWork(hub, *hub.statements(conn))
+    async with statements.transaction(hub.db) as bound:
+        work = RunWork(hub, bound.runs, bound.records)
         if run_id is not None:
             work.run = await work.rows.get(run_id, lock=True)
             if work.run is None:
                 raise run_not_found(run_id)
             work.run_id = run_id
         if idem is not None:
-            stored = await idempotency_keys.find(conn, idem.scope, idem.key)
+            stored = await bound.keys.find(idem.scope, idem.key)
             if stored is not None:
                 if stored.fingerprint != idem.fingerprint:
                     raise mismatch(idem)
@@ -117,9 +117,7 @@ async def _attempt_write(
             await work.rows.notify_changed(work.run_id)
         if idem is not None:
             answer = orjson.dumps(body).decode()
-            if not await idempotency_keys.store(
-                conn, idem.scope, idem.key, idem.fingerprint, status, answer
-            ):
+            if not await bound.keys.store(idem.scope, idem.key, idem.fingerprint, status, answer):
                 raise _KeyTaken(idem.key)
     _after_commit(hub, work)
     return status, body
