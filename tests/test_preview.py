@@ -10,8 +10,9 @@ import matplotlib.image
 import matplotlib.pyplot as plt
 import pytest
 
+from lrhub_service.cli.preview import build_figure, render_preview, sparkline
 from lrhub_service.engine import SpecError
-from lrhub_service.usecases.preview import build_figure, evaluate_preview, render_preview, sparkline
+from lrhub_service.usecases.preview import evaluate_preview
 
 WARMUP_COSINE = {
     "type": "Warmup",

@@ -14,12 +14,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from lrhub_service.cli.lr_finder import register as register_lr_finder
+from lrhub_service.cli.preview import render_preview
 from lrhub_service.cli.runs import list_runs_text, show_run_json
 from lrhub_service.engine import SpecError
 from lrhub_service.observability import configure_logging
 from lrhub_service.settings import Settings
 from lrhub_service.usecases import schema, tokens
-from lrhub_service.usecases.preview import render_preview
 
 LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
 

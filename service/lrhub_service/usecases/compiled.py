@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lrhub_service.engine import MetricState, Report, Schedule, Segment, build_schedule, parse_spec
-from lrhub_service.usecases.errors import Conflict
 
 EVALUATION_ERRORS = (ValueError, ArithmeticError)  # SpecError and ExpressionError included
 CACHE_SIZE = 1024
@@ -283,6 +282,7 @@ class RunCache:
         return item
 
     def peek(self, run_id: int) -> CompiledRun | None:
+        """The cached entry of a run, whatever its versions (for inspection)."""
         return self._items.get(run_id)
 
     def put(self, item: CompiledRun) -> None:
@@ -299,8 +299,3 @@ class RunCache:
 
     def drop(self, run_id: int) -> None:
         self._items.pop(run_id, None)
-
-
-def require_bases(schedule_error: Exception) -> Conflict:
-    """The 409 for a run that cannot be evaluated yet."""
-    return Conflict(str(schedule_error), loc="base_lrs")

@@ -9,6 +9,7 @@ from typing import Any
 
 from lrhub_service.db.run_store import DuplicateRun
 from lrhub_service.engine import Schedule, SpecError, canonical_json, parse_spec
+from lrhub_service.engine.errors import MissingBaseLR
 from lrhub_service.usecases import events, unit_of_work
 from lrhub_service.usecases.compiled import SegmentRecord, build
 from lrhub_service.usecases.errors import Conflict, Invalid, NotFound, run_not_found
@@ -46,8 +47,12 @@ def describe(
 
 
 def needs_base_lr(exc: SpecError) -> bool:
-    """Whether a build failed only for want of the optimizer's base values."""
-    return all(e["loc"].endswith("base_lr") for e in exc.errors)
+    """Whether a build failed only for want of the optimizer's base values.
+
+    The one place that asks: a ``MissingBaseLR`` says so by its type; the engine's builders
+    that still raise a plain SpecError say so by the field (every error at a ``base_lr``).
+    """
+    return isinstance(exc, MissingBaseLR) or all(e["loc"].endswith("base_lr") for e in exc.errors)
 
 
 async def create_run(
