@@ -45,8 +45,9 @@ _.handlers
 PLATEAU
 STOP
 
-# The compiled-run cache's inspection, used by the API tests.
+# Inspection used by the API tests: the compiled-run cache, the listener's backend pid.
 _.peek
+_.server_pid
 
 # MetricState's JSON form: part of the engine's contract (docs/contracts.md), used by tests.
 _.to_json

@@ -65,6 +65,7 @@ class FreshnessCache:
         self._task: asyncio.Task[None] | None = None
         self.live = False
         self.changes = 0
+        self.server_pid: int | None = None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._listen_forever())
@@ -120,6 +121,7 @@ class FreshnessCache:
                 conn.add_termination_listener(lambda _c: self._go_dark())
                 self.changes += 1
                 self._items.clear()
+                self.server_pid = conn.get_server_pid()
                 self.live = True
                 backoff = 0.1
                 while True:
