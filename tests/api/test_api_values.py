@@ -52,9 +52,13 @@ def test_window_extends_the_horizon_but_a_read_does_not(api: Any) -> None:
     rid = make_run(api)["id"]
     api.get(f"/v1/runs/{rid}/lr", params={"step": 500})
     assert api.get(f"/v1/runs/{rid}").json()["horizon"] == 0  # attach promised step 0
-    api.get(f"/v1/runs/{rid}/window", params={"start": 10, "count": 20})
+    gap = api.get(f"/v1/runs/{rid}/window", params={"start": 10, "count": 20}).json()
+    assert gap["promised_through"] is None  # not contiguous with the horizon: no promise
+    assert api.get(f"/v1/runs/{rid}").json()["horizon"] == 0
+    api.get(f"/v1/runs/{rid}/window", params={"start": 1, "count": 29})
     assert api.get(f"/v1/runs/{rid}").json()["horizon"] == 29
-    api.get(f"/v1/runs/{rid}/window", params={"start": 0, "count": 5})
+    inside = api.get(f"/v1/runs/{rid}/window", params={"start": 0, "count": 5}).json()
+    assert inside["promised_through"] == 4
     assert api.get(f"/v1/runs/{rid}").json()["horizon"] == 29
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,12 +17,10 @@ from lrhub_service.api.fastread import FastReadMiddleware
 from lrhub_service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from lrhub_service.api.responses import OrjsonResponse
 from lrhub_service.api.routes import lr_finder, ops, preview, runs, values
-from lrhub_service.db import migrate
-from lrhub_service.db.engine import Database
-from lrhub_service.db.fastpath import FastPath
+from lrhub_service.bootstrap import close_hub, open_hub
 from lrhub_service.observability import Metrics
 from lrhub_service.settings import Settings
-from lrhub_service.usecases.hub import Hub
+from lrhub_service.usecases import schema
 from lrhub_service.usecases.tokens import TokenStore
 
 log = logging.getLogger("lrhub.app")
@@ -52,32 +49,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(
-            settings.database_url,
-            pool_size=settings.pool_size,
-            max_overflow=settings.pool_max_overflow,
-            pool_timeout=settings.pool_timeout,
-            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-        )
-        if db.is_sqlite and settings.auto_migrate:
-            await asyncio.to_thread(migrate.upgrade_locked, settings.database_url)
-        fast = FastPath(
-            settings.database_url,
-            pool_size=settings.fast_pool_size,
-            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-            read_cache=settings.read_cache,
-        )
-        await fast.open()
-        hub = app.state.hub = Hub(settings, db, fast)
-        app.state.tokens = TokenStore(settings, db)
-        app.state.migration_head = migrate.head_revision()
-        log.info("lrhub ready", extra={"database": db.backend})
+        hub = app.state.hub = await open_hub(settings)
+        app.state.tokens = TokenStore(settings, hub.db)
+        app.state.migration_head = schema.head_revision()
+        log.info("lrhub ready", extra={"database": hub.db.backend})
         try:
             yield
         finally:
-            await hub.pruner.close()
-            await fast.close()
-            await db.dispose()
+            await close_hub(hub)
 
     app = FastAPI(
         title="lrhub",

@@ -9,18 +9,14 @@ route also keeps the endpoint in the OpenAPI document.
 
 from __future__ import annotations
 
-import re
 from types import SimpleNamespace
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lrhub_service.api.schemas import MAX_STEP
+from lrhub_service.api.lr_query import well_formed_lr_request
 from lrhub_service.usecases import values
 
-LR_PATH = re.compile(r"/v1/runs/([1-9][0-9]{0,18})/lr")
-STEP_QUERY = re.compile(rb"step=([0-9]{1,19})")
-MAX_RUN_ID = 2**62
 LR_ROUTE = SimpleNamespace(path="/v1/runs/{run_id}/lr")  # the label metrics record
 
 
@@ -32,19 +28,17 @@ class FastReadMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            path = LR_PATH.fullmatch(scope["path"])
-            query = STEP_QUERY.fullmatch(scope["query_string"]) if path is not None else None
-            if path is not None and query is not None:
-                run_id, step = int(path[1]), int(query[1])
-                if run_id <= MAX_RUN_ID and step <= MAX_STEP:
-                    try:
-                        body = await values.read_value(scope["app"].state.hub, run_id, step)
-                    except Exception:
-                        pass
-                    else:
-                        scope["route"] = LR_ROUTE
-                        await _send_json(send, orjson.dumps(body), body["revision"])
-                        return
+            parsed = well_formed_lr_request(scope["path"], scope["query_string"])
+            if parsed is not None:
+                run_id, step = parsed
+                try:
+                    body = await values.read_value(scope["app"].state.hub, run_id, step)
+                except Exception:
+                    pass  # the route answers it again, with the documented error
+                else:
+                    scope["route"] = LR_ROUTE
+                    await _send_json(send, orjson.dumps(body), body["revision"])
+                    return
         await self.app(scope, receive, send)
 
 

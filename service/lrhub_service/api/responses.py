@@ -34,6 +34,13 @@ def metrics_of(request: Request) -> Metrics:
     return request.app.state.metrics  # type: ignore[no-any-return]
 
 
+def may_write(request: Request) -> bool:
+    """Whether the caller holds the write scope: the auth middleware records the principal
+    in the ASGI scope's state when tokens are configured; without tokens everyone may."""
+    principal = request.scope.get("state", {}).get("principal")
+    return principal is None or bool(principal.allows("write"))
+
+
 async def idem_of(request: Request, scope: str) -> IdemKey | None:
     """The request's ``Idempotency-Key`` for ``scope`` (route and run), None when absent."""
     key = parse_key(request.headers.get(HEADER))

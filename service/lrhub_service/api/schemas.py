@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 MAX_STEP = 2**62
+MAX_RUN_ID = 2**62
 MAX_GROUPS = 10_000
 
 Step = Annotated[int, Field(ge=0, le=MAX_STEP)]

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -80,9 +80,11 @@ class Database:
             async with conn.begin():
                 yield conn
 
-    def lock_clause(self) -> dict[str, Any]:
-        """Keyword arguments for ``select().with_for_update`` where the backend has row locks."""
-        return {} if self.is_sqlite else {"with_for_update": True}
+    async def schema_version(self) -> str | None:
+        """The Alembic revision the database is at (raises when it is unreachable)."""
+        async with self.autocommit() as conn:
+            query = text("SELECT version_num FROM alembic_version")
+            return (await conn.execute(query)).scalar_one_or_none()  # type: ignore[no-any-return]
 
     async def dispose(self) -> None:
         await self.engine.dispose()

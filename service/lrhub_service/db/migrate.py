@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+from importlib import resources
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -10,13 +13,18 @@ from sqlalchemy import create_engine, pool
 
 from lrhub_service.db.urls import sync_url
 
-SCRIPT_LOCATION = "lrhub_service:migrations"
+MIGRATIONS_PACKAGE = "lrhub_service.migrations"  # the top-level migrations/ folder, shipped
+
+
+def script_location() -> str:
+    """The folder of the packaged Alembic scripts (``migrations/`` in the repository)."""
+    return str(resources.files(MIGRATIONS_PACKAGE))
 
 
 def alembic_config(database_url: str) -> Config:
     """An Alembic config for the packaged migrations, independent of any alembic.ini."""
     config = Config()
-    config.set_main_option("script_location", SCRIPT_LOCATION)
+    config.set_main_option("script_location", script_location())
     url = sync_url(database_url).render_as_string(hide_password=False)
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
@@ -52,14 +60,10 @@ def upgrade_locked(database_url: str) -> None:
     head = head_revision()
     if current_revision(database_url) == head:
         return
-    from lrhub_service.db.urls import sync_url as _sync
-
-    database = _sync(database_url).database
+    database = sync_url(database_url).database
     if not database:
         upgrade(database_url)
         return
-    import fcntl
-
     with open(f"{database}.migrate-lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:

@@ -25,3 +25,10 @@ def join_loc(parent: str, child: str | int) -> str:
     if isinstance(child, int):
         return f"{parent}[{child}]"
     return f"{parent}.{child}" if parent else child
+
+
+class MissingBaseLR(SpecError):
+    """No base learning rate: neither the spec nor an attached optimizer gave one."""
+
+    def __init__(self, loc: str = "base_lr") -> None:
+        super().__init__("base_lr missing: give it in the spec or attach an optimizer first", loc)

@@ -1,18 +1,17 @@
-"""Use-case: attach an optimizer to a run (base values at the first attach, start step)."""
+"""Use case: attach an optimizer to a run (base values at the first attach, start step)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
-
-from lrhub_service.db.listener import announce
-from lrhub_service.db.models import Run, utcnow
-from lrhub_service.usecases import events
-from lrhub_service.usecases.errors import Conflict, Invalid, run_not_found
-from lrhub_service.usecases.hub import Hub, greatest
-from lrhub_service.usecases.idempotency import IdemKey, lookup, once, remember
-from lrhub_service.usecases.runs import RUN_COLUMNS, describe, fetch_run, run_json
+from lrhub_service.usecases import events, unit_of_work
+from lrhub_service.usecases.errors import Conflict, Invalid
+from lrhub_service.usecases.hub import Hub
+from lrhub_service.usecases.idempotency import IdemKey
+from lrhub_service.usecases.run_json import run_json
+from lrhub_service.usecases.runs import describe
+from lrhub_service.usecases.status import STATUS_CREATED, STATUS_RUNNING
+from lrhub_service.usecases.unit_of_work import RunWork
 from lrhub_service.usecases.values import value_json
 from lrhub_service.usecases.workers import touch_worker
 
@@ -31,68 +30,63 @@ async def attach(
     (``POST /progress`` with ``final: true``) rather than while training (a crash).
     """
 
-    async def act() -> tuple[int, dict[str, Any]]:
-        async with hub.db.transaction() as conn:
-            query = select(*RUN_COLUMNS).where(Run.id == run_id)
-            if not hub.db.is_sqlite:
-                query = query.with_for_update()
-            row = (await conn.execute(query)).first()
-            if row is None:
-                raise run_not_found(run_id)
-            await lookup(conn, idem)
-            changes: dict[str, Any] = {}
-            if row.base_lrs is None:
-                shape = describe(
-                    row.schedule,
-                    base_lrs,
-                    base_momentums,
-                    (row.options or {}).get("steps_per_epoch"),
-                    loc="base_lrs",
-                )
-                if shape is None:  # pragma: no cover - bases were given
-                    raise Invalid("base_lrs could not be applied", loc="base_lrs")
-                if shape.num_groups != len(base_lrs):
-                    raise Conflict(
-                        f"the schedule has {shape.num_groups} parameter groups but the optimizer "
-                        f"has {len(base_lrs)}",
-                        loc="base_lrs",
-                    )
-                changes.update(
-                    base_lrs=base_lrs,
-                    base_momentums=base_momentums,
-                    num_groups=shape.num_groups,
-                    has_momentum=shape.has_momentum,
-                    metric_driven=shape.metric_driven,
-                )
-            elif row.num_groups is not None and row.num_groups != len(base_lrs):
-                raise Conflict(
-                    f"run {run_id} has {row.num_groups} parameter groups but this optimizer has "
-                    f"{len(base_lrs)}",
-                    loc="base_lrs",
-                )
-            start = row.progress
-            if row.status == "created":
-                changes["status"] = "running"
-            changes["horizon"] = greatest(Run.horizon, start)
-            changes["updated_at"] = utcnow()
-            await conn.execute(update(Run).where(Run.id == run_id).values(**changes))
-            if "base_lrs" in changes:
-                await announce(conn, run_id, is_sqlite=hub.db.is_sqlite)
-            await events.record(
-                conn, run_id, "attached", start, {"worker": worker, "num_groups": len(base_lrs)}
+    async def act(work: RunWork) -> tuple[int, dict[str, Any]]:
+        row = work.run
+        changes: dict[str, Any] = {}
+        if row.base_lrs is None:
+            shape = describe(
+                row.schedule,
+                base_lrs,
+                base_momentums,
+                (row.options or {}).get("steps_per_epoch"),
+                loc="base_lrs",
             )
-            if worker is not None:
-                await touch_worker(conn, run_id, worker, start, is_sqlite=hub.db.is_sqlite)
-            fresh = await fetch_run(conn, run_id)
-            compiled = await hub.compiled(conn, run_id, fresh.revision, fresh.state_version)
-            answer = {
-                "run": run_json(fresh),
-                "start_step": start,
-                "values": value_json(compiled, start),
-                "clean_exit": fresh.clean_exit,
-            }
-            await remember(conn, idem, 200, answer)
-        hub.fast.forget(run_id)
+            if shape is None:  # pragma: no cover - bases were given
+                raise Invalid("base_lrs could not be applied", loc="base_lrs")
+            if shape.num_groups != len(base_lrs):
+                raise Conflict(
+                    f"the schedule has {shape.num_groups} parameter groups but the optimizer "
+                    f"has {len(base_lrs)}",
+                    loc="base_lrs",
+                )
+            changes.update(
+                base_lrs=base_lrs,
+                base_momentums=base_momentums,
+                num_groups=shape.num_groups,
+                has_momentum=shape.has_momentum,
+                metric_driven=shape.metric_driven,
+            )
+        elif row.num_groups is not None and row.num_groups != len(base_lrs):
+            raise Conflict(
+                f"run {run_id} has {row.num_groups} parameter groups but this optimizer has "
+                f"{len(base_lrs)}",
+                loc="base_lrs",
+            )
+        start = row.progress
+        if row.status == STATUS_CREATED:
+            changes["status"] = STATUS_RUNNING
+        await work.rows.update(run_id, **changes)
+        await work.rows.raise_horizon(run_id, start)
+        state_version = row.state_version
+        if "base_lrs" in changes:  # new inputs of the values: a new version for every cache
+            state_version = await work.new_state_version()
+        await events.record(
+            work.records,
+            run_id,
+            events.EventKind.ATTACHED,
+            start,
+            {"worker": worker, "num_groups": len(base_lrs)},
+        )
+        await touch_worker(work.records, run_id, worker, start)
+        fresh = await work.rows.get(run_id)
+        compiled = await work.compiled_run(row.revision, state_version)
+        work.keep(compiled)
+        answer = {
+            "run": run_json(fresh),
+            "start_step": start,
+            "values": value_json(compiled, start),
+            "clean_exit": fresh.clean_exit,
+        }
         return 200, answer
 
-    return (await once(hub.db, idem, act))[1]  # type: ignore[no-any-return]
+    return (await unit_of_work.write(hub, run_id, idem, act))[1]  # type: ignore[no-any-return]

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lrhub_service.engine import MetricState, Report, Schedule, Segment, build_schedule, parse_spec
-from lrhub_service.usecases.errors import Conflict
 
+EVALUATION_ERRORS = (ValueError, ArithmeticError)  # SpecError and ExpressionError included
 CACHE_SIZE = 1024
 WINDOW_CACHE_SIZE = 32
 
@@ -139,6 +139,43 @@ class CompiledRun:
         if len(self.windows) > WINDOW_CACHE_SIZE:
             self.windows.popitem(last=False)
 
+    def columns(
+        self, start: int, count: int
+    ) -> tuple[list[list[float]], list[list[float]] | None]:
+        """Per-group columns for ``count`` steps from ``start``, across metric-state changes."""
+        lrs: list[list[float]] | None = None
+        momentums: list[list[float]] | None = None
+        step, end = start, start + count
+        while step < end:
+            change = self.folded.next_change(step)
+            stop = end if change is None else min(end, change)
+            part_lrs, part_moms = self.schedule.window(step, stop - step, self.folded.at(step))
+            if lrs is None:
+                lrs = [list(col) for col in part_lrs]
+                momentums = [list(col) for col in part_moms] if part_moms is not None else None
+            else:
+                for column, part in zip(lrs, part_lrs, strict=True):
+                    column.extend(part)
+                if momentums is not None and part_moms is not None:
+                    for column, part in zip(momentums, part_moms, strict=True):
+                        column.extend(part)
+            step = stop
+        assert lrs is not None
+        return lrs, momentums
+
+    def first_bad_step(self, start: int, count: int) -> tuple[int, str] | None:
+        """The first step of ``[start, start + count)`` the schedule cannot evaluate, and why."""
+        try:
+            self.columns(start, count)
+        except EVALUATION_ERRORS as whole:
+            for step in range(start, start + count):
+                try:
+                    self.schedule.values(step, self.folded.at(step))
+                except EVALUATION_ERRORS as exc:
+                    return step, str(exc)
+            return start, str(whole)  # pragma: no cover - a window fails only where a step does
+        return None
+
     def next_report(self, start: int, horizon: int = -1) -> int | None:
         """The first report point after ``start`` that is neither reported nor promised.
 
@@ -245,6 +282,7 @@ class RunCache:
         return item
 
     def peek(self, run_id: int) -> CompiledRun | None:
+        """The cached entry of a run, whatever its versions (for inspection)."""
         return self._items.get(run_id)
 
     def put(self, item: CompiledRun) -> None:
@@ -261,8 +299,3 @@ class RunCache:
 
     def drop(self, run_id: int) -> None:
         self._items.pop(run_id, None)
-
-
-def require_bases(schedule_error: Exception) -> Conflict:
-    """The 409 for a run that cannot be evaluated yet."""
-    return Conflict(str(schedule_error), loc="base_lrs")

@@ -53,5 +53,18 @@ class Unavailable(ServiceError):
     title = "Service unavailable"
 
 
+class Unevaluable(Invalid):
+    """A step whose value the schedule cannot give: 422 naming the step and the way forward."""
+
+    def __init__(self, run_id: int, step: int, reason: str) -> None:
+        super().__init__(
+            f"the schedule of run {run_id} cannot be evaluated at step {step}: {reason}; "
+            f"revise the run from step {step} (POST /v1/runs/{run_id}/revisions with "
+            f'"from_step": {step}, "continue": false) to go on',
+            loc="schedule",
+        )
+        self.step = step
+
+
 def run_not_found(run_id: int | str) -> NotFound:
     return NotFound(f"run {run_id} does not exist", loc="run_id")

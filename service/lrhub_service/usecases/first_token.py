@@ -7,11 +7,8 @@ won prints the secret, once (the way Jupyter prints its first token).
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.exc import IntegrityError
-
-from lrhub_service.db.models import ApiToken, utcnow
-from lrhub_service.usecases.tokens import _sync_engine, hash_token, new_secret
+from lrhub_service.db import token_rows
+from lrhub_service.usecases.tokens import hash_token, new_secret
 
 FIRST_TOKEN_NAME = "admin-bootstrap"
 
@@ -21,25 +18,10 @@ def ensure_first_token(database_url: str) -> str | None:
 
     None also when another process created it first (the unique name lost the race).
     """
-    engine = _sync_engine(database_url)
     secret = new_secret()
-    try:
-        with engine.begin() as conn:
-            if conn.execute(select(func.count(ApiToken.id))).scalar_one():
-                return None
-            conn.execute(
-                insert(ApiToken).values(
-                    name=FIRST_TOKEN_NAME,
-                    scope="write",
-                    token_hash=hash_token(secret),
-                    created_at=utcnow(),
-                )
-            )
-    except IntegrityError:
-        return None
-    finally:
-        engine.dispose()
-    return secret
+    if token_rows.insert_first_token(database_url, FIRST_TOKEN_NAME, hash_token(secret)):
+        return secret
+    return None
 
 
 def first_token_notice(secret: str) -> str:

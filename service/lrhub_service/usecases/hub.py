@@ -1,22 +1,16 @@
-"""The per-process service state shared by use-cases: settings, database, caches."""
+"""The per-process service state shared by use cases: settings, database, caches."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import gc
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ColumnElement, FunctionElement
-from sqlalchemy.types import BigInteger
-
+from lrhub_service.db import statements
 from lrhub_service.db.engine import Database
-from lrhub_service.db.fastpath import FastPath
-from lrhub_service.db.models import Report, Revision, Run
+from lrhub_service.db.records import RunRecords
+from lrhub_service.db.run_store import FastRuns, RunRows
 from lrhub_service.engine import SpecError
 from lrhub_service.settings import Settings
 from lrhub_service.usecases.compiled import (
@@ -33,47 +27,46 @@ from lrhub_service.usecases.errors import Conflict, run_not_found
 from lrhub_service.usecases.idempotency import Pruner
 
 
-class greatest(FunctionElement[int]):
-    """``GREATEST(a, b)`` on PostgreSQL, ``max(a, b)`` on SQLite."""
-
-    type = BigInteger()
-    inherit_cache = True
-
-
-@compiles(greatest)
-def _greatest_default(element: greatest, compiler: Any, **kw: Any) -> str:
-    return f"GREATEST({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(greatest, "sqlite")
-def _greatest_sqlite(element: greatest, compiler: Any, **kw: Any) -> str:
-    return f"max({compiler.process(element.clauses, **kw)})"
-
-
 class Hub:
     """Everything a request needs besides its own input."""
 
-    def __init__(self, settings: Settings, db: Database, fast: FastPath) -> None:
+    def __init__(self, settings: Settings, db: Database, fast: FastRuns) -> None:
         self.settings = settings
         self.db = db
         self.fast = fast
         self.cache = RunCache()
         self.pruner = Pruner(db, settings.idempotency_ttl_s)
         self._loading: dict[int, asyncio.Lock] = {}
+        fast.check = self.first_bad_step
 
-    async def compiled(
-        self, conn: AsyncConnection, run_id: int, revision: int, state_version: int
+    async def first_bad_step(
+        self, run_id: int, first: int, count: int, revision: int, state_version: int
+    ) -> tuple[int, str] | None:
+        """The first step of a block taken from the counter that cannot be evaluated."""
+        compiled = await self.compiled_fresh(run_id, revision, state_version)
+        return compiled.first_bad_step(first, count)
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[tuple[RunRows, RunRecords]]:
+        """The run store's statements for a read (each commits by itself: it changes nothing)."""
+        async with statements.autocommitted(self.db) as bound:
+            yield bound.runs, bound.records
+
+    async def compiled_in(
+        self, rows: RunRows, records: RunRecords, run_id: int, revision: int, state_version: int
     ) -> CompiledRun:
-        """The compiled run for exactly this revision and state version (cached)."""
+        """The compiled run for exactly this revision and state version, read with ``rows``.
+
+        A cache miss inside a write is not cached here: the unit of work keeps what the
+        write produced after commit.
+        """
         hit = self.cache.get(run_id, revision, state_version)
         if hit is not None:
             return hit
-        item = await load_compiled(conn, run_id)
-        self.cache.put(item)
-        return item
+        return await load_compiled(rows, records, run_id)
 
     async def compiled_fresh(self, run_id: int, revision: int, state_version: int) -> CompiledRun:
-        """Like ``compiled`` but opens its own connection on a cache miss."""
+        """The compiled run for these versions, read on a connection of its own (cached)."""
         hit = self.cache.get(run_id, revision, state_version)
         if hit is not None:
             return hit
@@ -82,18 +75,11 @@ class Hub:
             hit = self.cache.get(run_id, revision, state_version)
             if hit is not None:
                 return hit
-            async with self.db.autocommit() as conn:
-                return await self.compiled(conn, run_id, revision, state_version)
-
-
-RUN_FIELDS: tuple[ColumnElement[Any], ...] = (
-    Run.id,
-    Run.revision,
-    Run.state_version,
-    Run.base_lrs,
-    Run.base_momentums,
-    Run.options,
-)
+            async with self.reading() as (rows, records):
+                item = await load_compiled(rows, records, run_id)
+            if (item.revision, item.state_version) == (revision, state_version):
+                self.cache.put(item)  # committed versions: safe to share
+            return item
 
 
 def active_segments(segments: list[SegmentRecord]) -> list[SegmentRecord]:
@@ -118,53 +104,27 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-async def stored_groups(conn: AsyncConnection, run_id: int) -> list[FoldGroup]:
+async def stored_groups(records: RunRecords, run_id: int) -> list[FoldGroup]:
     """A run's counted reports as fold groups, in fold order."""
-    rows = await conn.execute(
-        select(
-            Report.effective_step,
-            Report.step,
-            Report.version,
-            Report.metric,
-            Report.value,
-            Report.special,
-        )
-        .where(Report.run_id == run_id, Report.counted.is_(True))
-        .order_by(Report.effective_step, Report.step, Report.version, Report.id)
-    )
+    rows = await records.counted_reports(run_id)
     with gc_paused():
         return group_reports(rows)
 
 
-async def load_compiled(conn: AsyncConnection, run_id: int) -> CompiledRun:
+async def segments_of(records: RunRecords, run_id: int) -> list[SegmentRecord]:
+    """A run's stored revisions as engine segments, oldest first."""
+    return [
+        SegmentRecord(r.revision, r.effective_step, r.schedule, r.clock_offset, r.scale)
+        for r in await records.revisions(run_id)
+    ]
+
+
+async def load_compiled(rows: RunRows, records: RunRecords, run_id: int) -> CompiledRun:
     """Read a run's revisions and counted reports and compile them (409 without bases)."""
-    row = (await conn.execute(select(*RUN_FIELDS).where(Run.id == run_id))).first()
+    row = await rows.get(run_id)
     if row is None:
         raise run_not_found(run_id)
-    revisions = (
-        await conn.execute(
-            select(
-                Revision.revision,
-                Revision.effective_step,
-                Revision.schedule,
-                Revision.clock_offset,
-                Revision.scale,
-            )
-            .where(Revision.run_id == run_id)
-            .order_by(Revision.revision)
-        )
-    ).all()
-    segments = [
-        SegmentRecord(
-            revision=r.revision,
-            start=r.effective_step,
-            schedule=r.schedule,
-            clock_offset=r.clock_offset,
-            scale=r.scale,
-        )
-        for r in revisions
-    ]
-    segments = active_segments(segments)
+    segments = active_segments(await segments_of(records, run_id))
     options = row.options or {}
     try:
         schedule = build(segments, row.base_lrs, row.base_momentums, options.get("steps_per_epoch"))
@@ -174,7 +134,7 @@ async def load_compiled(conn: AsyncConnection, run_id: int) -> CompiledRun:
         ) from exc
     folded = FoldedState(initial=schedule.initial_state())
     if schedule.metric_driven:
-        groups = await stored_groups(conn, run_id)
+        groups = await stored_groups(records, run_id)
         with gc_paused():  # the fold makes many small acyclic objects: no cycles
             folded = fold_groups(schedule, folded, groups)
     return CompiledRun(

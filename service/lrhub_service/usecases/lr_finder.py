@@ -12,14 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
-from lrhub_service.db.models import Report, Run
 from lrhub_service.engine.beyond import SUGGESTION_METHODS, range_test_suggestions, smooth_losses
 from lrhub_service.usecases.compiled import CompiledRun, metric_value
 from lrhub_service.usecases.errors import Invalid, run_not_found
 from lrhub_service.usecases.hub import Hub
-from lrhub_service.usecases.reports import json_metric
+from lrhub_service.usecases.report_list import json_metric
 
 RANGE_TEST = "LRRangeTest"
 DEFAULT_SMOOTHING = 0.98
@@ -110,24 +107,14 @@ async def lr_finder(
     ``metric`` and ``smoothing`` default to the range test's own (``loss``, 0.98 for
     other schedules).
     """
-    async with hub.db.autocommit() as conn:
-        row = (
-            await conn.execute(
-                select(Run.revision, Run.state_version, Run.schedule).where(Run.id == run_id)
-            )
-        ).first()
+    async with hub.reading() as (runs, records):
+        row = await runs.get(run_id)
         if row is None:
             raise run_not_found(run_id)
         spec = _range_test_spec(row.schedule or {})
         name = metric or (str(spec.get("metric", "loss")) if spec else "loss")
-        compiled = await hub.compiled(conn, run_id, row.revision, row.state_version)
-        rows = (
-            await conn.execute(
-                select(Report.step, Report.value, Report.special, Report.decision)
-                .where(Report.run_id == run_id, Report.metric == name, Report.counted.is_(True))
-                .order_by(Report.step, Report.version)
-            )
-        ).all()
+        compiled = await hub.compiled_in(runs, records, run_id, row.revision, row.state_version)
+        rows = await records.metric_history(run_id, name)
     groups = compiled.schedule.num_groups
     if group >= groups:
         raise Invalid(

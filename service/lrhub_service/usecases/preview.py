@@ -1,8 +1,9 @@
-"""Preview a schedule spec before launching a job: its values from step 0, nothing stored.
+"""Use case: preview a schedule spec's curve before launching a job (nothing is stored).
 
-``evaluate_preview`` runs the real engine with no reports, so metric-driven types show
-their curve before any metric arrives. Presentation (tables, sparklines, plots) is the
-client CLI's (``lrhub.cli.curves``).
+``evaluate_preview`` evaluates the spec with the real engine (no reports, so metric-driven
+types show their curve before any metric arrives). ``POST /v1/preview`` formats the curve
+as a ``Window``; the client's ``lrhub preview`` (``lrhub.cli.curves``) as a table,
+sparklines and a plot, through the ``lrhub.preview`` entry point (``cli/local_preview.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ from typing import Any
 from lrhub_service.engine import Segment, SpecError, build_schedule, canonical_json, parse_spec
 
 MAX_PREVIEW_STEPS = 1_000_000
+MAX_GROUPS = 64
+MAX_VALUES = 2_000_000  # steps x groups of one preview
+
+
+class PreviewInputError(SpecError):
+    """A preview argument (not a field of the spec) is out of range; ``loc`` names it."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,7 @@ class Curve:
     momentums: list[list[float]] | None
     notes: list[str]
     relative: bool = False  # no base lr was known: the lrs are factors of a base lr of 1
+    stopped: bool = False
 
     @property
     def steps(self) -> int:
@@ -51,41 +59,47 @@ def evaluate_preview(
     groups: int = 1,
     base_lrs: Sequence[float] | None = None,
     steps_per_epoch: int | None = None,
+    *,
+    base_momentums: Sequence[float] | None = None,
+    max_steps: int = MAX_PREVIEW_STEPS,
+    relative: bool = True,
 ) -> Curve:
-    """Evaluate ``steps`` values of a spec; SpecError names any bad field."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_PREVIEW_STEPS:
-        raise SpecError(f"must be an integer from 1 to {MAX_PREVIEW_STEPS}", "steps")
-    if isinstance(groups, bool) or not isinstance(groups, int) or not 1 <= groups <= 64:
-        raise SpecError("must be an integer from 1 to 64", "groups")
-    if isinstance(spec_json, str):
-        try:
-            data = json.loads(spec_json)
-        except json.JSONDecodeError as error:
-            raise SpecError(
-                f"not valid JSON: {error.msg} at column {error.colno}", "spec"
-            ) from None
-    else:
-        data = spec_json
-    spec = parse_spec(data)
-    canonical = canonical_json(spec)
+    """Evaluate ``steps`` values of a spec from step 0.
+
+    Without ``base_lrs`` a spec that needs them is shown relative to a base lr of 1 when
+    ``relative``, else refused at ``base_lrs``. Raises ``PreviewInputError`` naming the
+    argument (``steps``, ``groups``, ``base_lrs``, ``spec``) or ``SpecError`` naming the
+    spec's field.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= max_steps:
+        raise PreviewInputError(f"must be an integer from 1 to {max_steps}", "steps")
+    if isinstance(groups, bool) or not isinstance(groups, int) or not 1 <= groups <= MAX_GROUPS:
+        raise PreviewInputError(f"must be an integer from 1 to {MAX_GROUPS}", "groups")
+    spec = parse_spec(_spec_data(spec_json))
     notes: list[str] = []
-    relative = False
     bases: list[float] | None = None
+    shown_relative = False
     if base_lrs is not None:
         bases = [float(b) for b in base_lrs]
         if groups not in (1, len(bases)):
-            raise SpecError(f"expected {groups} values (one per group)", "base_lrs")
+            raise PreviewInputError(f"expected {groups} values (one per group)", "base_lrs")
+    elif spec.needs_base() and not relative:
+        raise PreviewInputError(
+            "the spec has no base_lr: give base_lrs (one per parameter group)", "base_lrs"
+        )
     elif spec.needs_base() or groups > 1:
         bases = [1.0] * groups  # the spec's own base_lr, where it has one, still wins
         if spec.needs_base():
             notes.append("no base_lr in the spec: values are factors of a base lr of 1.0")
-            relative = True
+            shown_relative = True
     schedule = build_schedule(
         segments=[Segment(start=0, spec=spec, clock_offset=0, scale=None)],
         base_lrs=bases,
-        base_momentums=None,
+        base_momentums=list(base_momentums) if base_momentums is not None else None,
         steps_per_epoch=steps_per_epoch,
     )
+    if schedule.num_groups * steps > MAX_VALUES:
+        raise PreviewInputError(f"steps x groups must be <= {MAX_VALUES}", "steps")
     if schedule.metric_driven:
         notes.append("metric-driven: the curve assumes no metric reports")
     state = schedule.initial_state()
@@ -93,11 +107,22 @@ def evaluate_preview(
     for group in lrs:
         if not all(math.isfinite(v) for v in group):
             raise SpecError("the schedule produced a non-finite value", "spec")
-    title = describe(canonical)
     return Curve(
-        title,
+        describe(canonical_json(spec)),
         [list(g) for g in lrs],
         [list(g) for g in momentums] if momentums else None,
         notes,
-        relative,
+        shown_relative,
+        state.stopped,
     )
+
+
+def _spec_data(spec_json: str | Mapping[str, Any]) -> Any:
+    if not isinstance(spec_json, str):
+        return spec_json
+    try:
+        return json.loads(spec_json)
+    except json.JSONDecodeError as error:
+        raise PreviewInputError(
+            f"not valid JSON: {error.msg} at column {error.colno}", "spec"
+        ) from None

@@ -5,13 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import select
-
-from lrhub_service.db.models import Report
 from lrhub_service.usecases.compiled import metric_value
+from lrhub_service.usecases.errors import run_not_found
 from lrhub_service.usecases.hub import Hub
-
-SPECIALS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 def split_value(value: float) -> tuple[float | None, str | None]:
@@ -36,25 +32,10 @@ async def list_reports(
     hub: Hub, run_id: int, *, metric: str | None, after: int | None, limit: int
 ) -> dict[str, Any]:
     """Stored reports in step order, grouped per request; uncounted ones are kept for audit."""
-    from lrhub_service.usecases.runs import ensure_exists
-
-    query = select(
-        Report.step,
-        Report.version,
-        Report.metric,
-        Report.value,
-        Report.special,
-        Report.effective_step,
-        Report.counted,
-    ).where(Report.run_id == run_id)
-    if metric is not None:
-        query = query.where(Report.metric == metric)
-    if after is not None:
-        query = query.where(Report.step > after)
-    query = query.order_by(Report.step, Report.version, Report.id).limit(limit)
-    async with hub.db.autocommit() as conn:
-        await ensure_exists(conn, run_id)
-        rows = (await conn.execute(query)).all()
+    async with hub.reading() as (runs, records):
+        if await runs.get(run_id) is None:
+            raise run_not_found(run_id)
+        rows = await records.report_page(run_id, metric=metric, after=after, limit=limit)
     items: list[dict[str, Any]] = []
     last: tuple[int, int] | None = None
     for row in rows:

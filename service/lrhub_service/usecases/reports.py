@@ -1,4 +1,4 @@
-"""Use-cases for metric reports and resumes.
+"""Use cases for metric reports and resumes.
 
 A report is idempotent per (run, step, metric name) among counted reports. Its
 effective step is ``max(step, horizon + 1)`` so no promised value ever changes; the
@@ -10,44 +10,22 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from lrhub_service.db.listener import announce
-from lrhub_service.db.models import Report, Run, utcnow
-from lrhub_service.usecases import events
+from lrhub_service.db.models import utcnow
+from lrhub_service.usecases import events, unit_of_work
 from lrhub_service.usecases.compiled import CompiledRun, FoldGroup, metric_value, refold
-from lrhub_service.usecases.errors import Conflict, Invalid, run_not_found
-from lrhub_service.usecases.hub import Hub, greatest, stored_groups
-from lrhub_service.usecases.idempotency import IdemKey, lookup, once, remember
-from lrhub_service.usecases.report_list import SPECIALS, json_metric, list_reports, split_value
+from lrhub_service.usecases.errors import Conflict, Invalid
+from lrhub_service.usecases.hub import Hub, load_compiled, stored_groups
+from lrhub_service.usecases.idempotency import IdemKey
+from lrhub_service.usecases.report_list import json_metric, split_value
+from lrhub_service.usecases.run_json import run_json
+from lrhub_service.usecases.status import STATUS_RUNNING, status_of
+from lrhub_service.usecases.unit_of_work import RunWork
 from lrhub_service.usecases.values import value_json, window_count, window_json
 from lrhub_service.usecases.workers import touch_worker
-
-__all__ = [
-    "SPECIALS",
-    "json_metric",
-    "list_reports",
-    "report",
-    "resume",
-    "split_value",
-]
 
 
 def _same(a: float, b: float) -> bool:
     return (math.isnan(a) and math.isnan(b)) or a == b
-
-
-async def _locked_run(hub: Hub, conn: AsyncConnection, run_id: int) -> Any:
-    query = select(
-        Run.id, Run.revision, Run.state_version, Run.horizon, Run.status, Run.progress
-    ).where(Run.id == run_id)
-    if not hub.db.is_sqlite:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).first()
-    if row is None:
-        raise run_not_found(run_id)
-    return row
 
 
 async def report(
@@ -63,42 +41,23 @@ async def report(
     if not metrics:
         raise Invalid("at least one metric is needed", loc="metrics")
 
-    async def act() -> tuple[int, dict[str, Any]]:
-        async with hub.db.transaction() as conn:
-            run = await _locked_run(hub, conn, run_id)
-            await lookup(conn, idem)
-            compiled, result = await _report(hub, conn, run, step, metrics, worker, window)
-            await remember(conn, idem, 200, result)
-        hub.fast.forget(run_id)
-        hub.cache.put(compiled)
-        return 200, result
+    async def act(work: RunWork) -> tuple[int, dict[str, Any]]:
+        return 200, await _report(work, step, metrics, worker, window)
 
-    return (await once(hub.db, idem, act))[1]  # type: ignore[no-any-return]
+    return (await unit_of_work.write(hub, run_id, idem, act))[1]  # type: ignore[no-any-return]
 
 
 async def _report(
-    hub: Hub,
-    conn: AsyncConnection,
-    run: Any,
+    work: RunWork,
     step: int,
     metrics: dict[str, float],
     worker: dict[str, Any] | None,
     window: int | None,
-) -> tuple[CompiledRun, dict[str, Any]]:
+) -> dict[str, Any]:
+    run = work.run
     run_id = run.id
-    compiled = await hub.compiled(conn, run_id, run.revision, run.state_version)
-    existing = (
-        await conn.execute(
-            select(
-                Report.metric,
-                Report.value,
-                Report.special,
-                Report.effective_step,
-                Report.decision,
-            ).where(Report.run_id == run_id, Report.step == step, Report.counted.is_(True))
-        )
-    ).all()
-    stored = {r.metric: r for r in existing}
+    compiled = await work.compiled_run(run.revision, run.state_version)
+    stored = {r.metric: r for r in await work.records.reports_at(run_id, step)}
     for name, value in metrics.items():
         if name not in stored:
             continue
@@ -115,20 +74,17 @@ async def _report(
         effective, decision = first.effective_step, first.decision
     else:
         effective = max(step, run.horizon + 1)
-        compiled, decision = await _accept(hub, conn, run, compiled, step, effective, fresh, worker)
+        compiled, decision = await _accept(work, compiled, step, effective, fresh, worker)
+    work.keep(compiled)
     horizon = run.horizon
-    count = window_count(compiled, effective, window or hub.settings.window_max, horizon)
-    body = window_json(compiled, effective, min(count, hub.settings.window_max), horizon)
-    await conn.execute(
-        update(Run)
-        .where(Run.id == run_id)
-        .values(horizon=greatest(Run.horizon, effective + body["count"] - 1))
-    )
-    if worker is not None:
-        await touch_worker(conn, run_id, worker, step, is_sqlite=hub.db.is_sqlite)
+    max_steps = work.hub.settings.window_max
+    span = min(window_count(compiled, effective, window or max_steps, horizon), max_steps)
+    body = window_json(compiled, effective, span, horizon, promised_through=effective + span - 1)
+    await work.rows.raise_horizon(run_id, effective + span - 1)
+    await touch_worker(work.records, run_id, worker, step)
     state = compiled.folded.at(effective)
     diverged = state.diverged or any(not math.isfinite(v) for v in metrics.values())
-    return compiled, {
+    return {
         "step": step,
         "effective_step": effective,
         "decision": decision,
@@ -140,9 +96,7 @@ async def _report(
 
 
 async def _accept(
-    hub: Hub,
-    conn: AsyncConnection,
-    run: Any,
+    work: RunWork,
     compiled: CompiledRun,
     step: int,
     effective: int,
@@ -150,14 +104,15 @@ async def _accept(
     worker: dict[str, Any] | None,
 ) -> tuple[CompiledRun, dict[str, Any] | None]:
     """Insert the new report rows, fold them, and bump the run's state version."""
-    version = run.state_version + 1
+    run = work.run
+    version = await work.new_state_version()
     decision: dict[str, Any] | None = None
     folded = compiled.folded
     if compiled.schedule.metric_driven:
         group = FoldGroup(effective, step, version, dict(metrics))
         history = None
         if group.key < folded.last_key:  # a late report: refold from the stored ones
-            history = await stored_groups(conn, run.id)
+            history = await stored_groups(work.records, run.id)
         folded, decision = refold(compiled.schedule, folded, group, history)
     now = utcnow()
     rows = []
@@ -178,28 +133,29 @@ async def _accept(
                 "created_at": now,
             }
         )
-    await conn.execute(insert(Report), rows)
+    await work.records.add_reports(rows)
     latest = folded.latest()
-    status = "diverged" if latest.diverged else "stopped" if latest.stopped else None
-    changes: dict[str, Any] = {
-        "state_version": version,
-        "progress": greatest(Run.progress, step),
-        "clean_exit": False,
-        "updated_at": now,
-    }
-    if status is not None and run.status != status:
+    status = status_of(latest)
+    changes: dict[str, Any] = {"clean_exit": False}
+    if status != STATUS_RUNNING and run.status != status:
         changes["status"] = status
-    await conn.execute(update(Run).where(Run.id == run.id).values(**changes))
-    await announce(conn, run.id, is_sqlite=hub.db.is_sqlite)
+    await work.rows.update(run.id, **changes)
+    await work.rows.raise_progress(run.id, step)
     if decision is not None:
-        await events.record(
-            conn, run.id, str(decision.get("kind", "decision")), effective, decision
-        )
+        kind = events.EventKind(str(decision.get("kind")))
+        await events.record(work.records, run.id, kind, effective, decision)
     bad = {k: json_metric(v) for k, v in metrics.items() if not math.isfinite(v)}
     if bad and not (decision and decision.get("kind") == "divergence"):
-        await events.record(conn, run.id, "divergence", effective, {"step": step, "metrics": bad})
+        await events.record(
+            work.records,
+            run.id,
+            events.EventKind.DIVERGENCE,
+            effective,
+            {"step": step, "metrics": bad},
+        )
     if status == "stopped" and run.status != "stopped":
-        await events.record(conn, run.id, "stopped", effective, {"step": step})
+        stopped = events.EventKind.STOPPED
+        await events.record(work.records, run.id, stopped, effective, {"step": step})
     updated = CompiledRun(
         run_id=run.id,
         revision=run.revision,
@@ -220,62 +176,28 @@ async def resume(
 ) -> dict[str, Any]:
     """Set the run back to ``step``: later reports stop counting, the state is refolded."""
 
-    async def act() -> tuple[int, dict[str, Any]]:
-        async with hub.db.transaction() as conn:
-            run = await _locked_run(hub, conn, run_id)
-            await lookup(conn, idem)
-            compiled, body = await _resume(conn, run, step, worker)
-            await announce(conn, run_id, is_sqlite=hub.db.is_sqlite)
-            await remember(conn, idem, 200, body)
-        hub.fast.forget(run_id)
-        hub.cache.drop(run_id)
+    async def act(work: RunWork) -> tuple[int, dict[str, Any]]:
+        run = work.run
+        dropped = await work.records.uncount_reports(run_id, after_step=step)
+        await work.rows.update(
+            run_id, progress=step, horizon=step, next_step=step, clean_exit=None
+        )
+        await work.new_state_version()
+        compiled: CompiledRun | None
+        try:
+            compiled = await load_compiled(work.rows, work.records, run_id)
+        except Conflict:  # not attached yet: nothing to refold
+            compiled = None
         if compiled is not None:
-            hub.cache.put(compiled)
-        return 200, body
-
-    return (await once(hub.db, idem, act))[1]  # type: ignore[no-any-return]
-
-
-async def _resume(
-    conn: AsyncConnection, run: Any, step: int, worker: dict[str, Any] | None
-) -> tuple[CompiledRun | None, dict[str, Any]]:
-    from lrhub_service.usecases.hub import load_compiled
-    from lrhub_service.usecases.runs import RUN_COLUMNS, run_json
-
-    run_id = run.id
-    dropped = (
-        await conn.execute(
-            update(Report)
-            .where(Report.run_id == run_id, Report.counted.is_(True), Report.step > step)
-            .values(counted=False)
+            await work.rows.update(run_id, status=status_of(compiled.folded.latest()))
+        work.keep(compiled)
+        await events.record(
+            work.records,
+            run_id,
+            events.EventKind.RESUMED,
+            step,
+            {"from_progress": run.progress, "uncounted_reports": dropped, "worker": worker},
         )
-    ).rowcount
-    await conn.execute(
-        update(Run)
-        .where(Run.id == run_id)
-        .values(
-            progress=step,
-            horizon=step,
-            next_step=step,
-            state_version=Run.state_version + 1,
-            clean_exit=None,
-            updated_at=utcnow(),
-        )
-    )
-    try:
-        compiled: CompiledRun | None = await load_compiled(conn, run_id)
-    except Conflict:  # not attached yet: nothing to refold
-        compiled = None
-    if compiled is not None:
-        latest = compiled.folded.latest()
-        status = "diverged" if latest.diverged else "stopped" if latest.stopped else "running"
-        await conn.execute(update(Run).where(Run.id == run_id).values(status=status))
-    await events.record(
-        conn,
-        run_id,
-        "resumed",
-        step,
-        {"from_progress": run.progress, "uncounted_reports": dropped, "worker": worker},
-    )
-    row = (await conn.execute(select(*RUN_COLUMNS).where(Run.id == run_id))).one()
-    return compiled, run_json(row)
+        return 200, run_json(await work.rows.get(run_id))
+
+    return (await unit_of_work.write(hub, run_id, idem, act))[1]  # type: ignore[no-any-return]

@@ -1,4 +1,4 @@
-"""Use-cases for runs: get-or-create, restart, read, list, attach."""
+"""Use cases for runs: get-or-create, restart, read, list."""
 
 from __future__ import annotations
 
@@ -7,44 +7,18 @@ import binascii
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from lrhub_service.db.listener import announce
-from lrhub_service.db.models import Report, Revision, Run, utcnow
+from lrhub_service.db.run_store import DuplicateRun
 from lrhub_service.engine import Schedule, SpecError, canonical_json, parse_spec
-from lrhub_service.usecases import events
+from lrhub_service.engine.errors import MissingBaseLR
+from lrhub_service.usecases import events, unit_of_work
 from lrhub_service.usecases.compiled import SegmentRecord, build
 from lrhub_service.usecases.errors import Conflict, Invalid, NotFound, run_not_found
 from lrhub_service.usecases.hub import Hub
-from lrhub_service.usecases.idempotency import IdemKey, lookup, once, remember
-from lrhub_service.usecases.timefmt import iso
-
-RUN_COLUMNS = tuple(Run.__table__.columns)
-
-
-def run_json(row: Any) -> dict[str, Any]:
-    """The public ``Run`` shape of a runs row."""
-    return {
-        "id": row.id,
-        "name": row.name,
-        "schedule": row.schedule,
-        "revision": row.revision,
-        "options": row.options,
-        "base_lrs": row.base_lrs,
-        "base_momentums": row.base_momentums,
-        "num_groups": row.num_groups,
-        "has_momentum": row.has_momentum,
-        "metric_driven": row.metric_driven,
-        "progress": row.progress,
-        "horizon": row.horizon,
-        "next_step": row.next_step,
-        "status": row.status,
-        "clean_exit": row.clean_exit,
-        "created_at": iso(row.created_at),
-        "updated_at": iso(row.updated_at),
-    }
+from lrhub_service.usecases.idempotency import IdemKey
+from lrhub_service.usecases.run_json import run_json
+from lrhub_service.usecases.spec_errors import invalid_spec
+from lrhub_service.usecases.status import STATUS_CREATED, STATUS_RUNNING
+from lrhub_service.usecases.unit_of_work import RunWork
 
 
 def parse_schedule(data: Any, loc: str = "schedule") -> dict[str, Any]:
@@ -52,14 +26,7 @@ def parse_schedule(data: Any, loc: str = "schedule") -> dict[str, Any]:
     try:
         return canonical_json(parse_spec(data))
     except SpecError as exc:
-        errors = [{"loc": _join(loc, e["loc"]), "msg": e["msg"]} for e in exc.errors]
-        raise Invalid("; ".join(f"{e['loc']}: {e['msg']}" for e in errors), errors=errors) from exc
-
-
-def _join(prefix: str, loc: str) -> str:
-    if not loc:
-        return prefix
-    return f"{prefix}{loc}" if loc.startswith("[") else f"{prefix}.{loc}"
+        raise invalid_spec(exc, loc) from exc
 
 
 def describe(
@@ -74,20 +41,18 @@ def describe(
     try:
         return build([segment], base_lrs, base_momentums, steps_per_epoch)
     except SpecError as exc:
-        if base_lrs is None and any(e["loc"].endswith("base_lr") for e in exc.errors):
-            try:
-                build([segment], [1.0], None, steps_per_epoch)
-            except SpecError:
-                return None
+        if base_lrs is None and needs_base_lr(exc):
             return None
-        errors = [{"loc": _join(loc, e["loc"]), "msg": e["msg"]} for e in exc.errors]
-        raise Invalid(exc.detail, errors=errors) from exc
+        raise invalid_spec(exc, loc) from exc
 
 
-async def ensure_exists(conn: AsyncConnection, run_id: int) -> None:
-    """404 unless the run exists."""
-    if (await conn.execute(select(Run.id).where(Run.id == run_id))).first() is None:
-        raise run_not_found(run_id)
+def needs_base_lr(exc: SpecError) -> bool:
+    """Whether a build failed only for want of the optimizer's base values.
+
+    The one place that asks: a ``MissingBaseLR`` says so by its type; the engine's builders
+    that still raise a plain SpecError say so by the field (every error at a ``base_lr``).
+    """
+    return isinstance(exc, MissingBaseLR) or all(e["loc"].endswith("base_lr") for e in exc.errors)
 
 
 async def create_run(
@@ -102,68 +67,33 @@ async def create_run(
     canonical = parse_schedule(schedule)
     shape = describe(canonical, None, None, options.get("steps_per_epoch"))
 
-    async def act() -> tuple[int, dict[str, Any]]:
-        for _attempt in range(3):
-            try:
-                async with hub.db.transaction() as conn:
-                    await lookup(conn, idem)
-                    run, created = await _get_or_create(
-                        hub, conn, name, canonical, options, restart, shape
-                    )
-                    status = 201 if created else 200
-                    await remember(conn, idem, status, run)
-                hub.fast.forget(run["id"])
-                return status, run
-            except IntegrityError:
-                continue  # another worker created it first: read theirs (or its key's answer)
-        raise Conflict(f"run {name!r} is being created concurrently; retry", loc="name")
-
-    status, run = await once(hub.db, idem, act)
-    return run, status == 201
-
-
-async def _get_or_create(
-    hub: Hub,
-    conn: AsyncConnection,
-    name: str,
-    canonical: dict[str, Any],
-    options: dict[str, Any],
-    restart: bool,
-    shape: Schedule | None,
-) -> tuple[dict[str, Any], bool]:
-    existing = await _by_name(conn, name, lock=True, hub=hub)
-    if existing is not None:
-        _check_same(existing, canonical, options)
-        if restart:
-            existing = await _restart(hub, conn, existing.id)
-        return run_json(existing), False
-    now = utcnow()
-    run_id = (
-        await conn.execute(
-            insert(Run)
-            .values(
-                name=name,
-                schedule=canonical,
-                options=options,
-                revision=1,
-                num_groups=shape.num_groups if shape else None,
-                base_lrs=None,
-                has_momentum=bool(shape and shape.has_momentum),
-                metric_driven=bool(shape and shape.metric_driven),
-                progress=0,
-                horizon=-1,
-                next_step=0,
-                state_version=0,
-                status="created",
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(Run.id)
+    async def act(work: RunWork) -> tuple[int, dict[str, Any]]:
+        existing = await work.rows.by_name(name, lock=True)
+        if existing is not None:
+            work.run_id = existing.id
+            first = await work.records.first_schedule(existing.id)
+            _check_same(existing, first, canonical, options)
+            if restart:
+                existing = await _restart(work, existing.id)
+            return 200, run_json(existing)
+        run_id = await work.rows.insert(
+            name=name,
+            schedule=canonical,
+            options=options,
+            revision=1,
+            num_groups=shape.num_groups if shape else None,
+            base_lrs=None,
+            has_momentum=bool(shape and shape.has_momentum),
+            metric_driven=bool(shape and shape.metric_driven),
+            progress=0,
+            horizon=-1,
+            next_step=0,
+            state_version=0,
+            status=STATUS_CREATED,
         )
-    ).scalar_one()
-    await conn.execute(
-        insert(Revision).values(
-            run_id=run_id,
+        work.run_id = run_id
+        await work.records.add_revision(
+            run_id,
             revision=1,
             effective_step=0,
             schedule=canonical,
@@ -171,16 +101,21 @@ async def _get_or_create(
             continue_value=False,
             clock_offset=0,
             scale=None,
-            created_at=now,
         )
-    )
-    await events.record(conn, run_id, "created", 0, {"schedule": canonical})
-    row = await fetch_run(conn, run_id)
-    return run_json(row), True
+        created = events.EventKind.CREATED
+        await events.record(work.records, run_id, created, 0, {"schedule": canonical})
+        return 201, run_json(await work.rows.get(run_id))
+
+    for _attempt in range(3):
+        try:
+            status, run = await unit_of_work.write(hub, None, idem, act)
+        except DuplicateRun:
+            continue  # another worker created it first: read theirs (or its key's answer)
+        return run, status == 201
+    raise Conflict(f"run {name!r} is being created concurrently; retry", loc="name")
 
 
-def _check_same(row: Any, canonical: dict[str, Any], options: dict[str, Any]) -> None:
-    first = row.first_schedule if hasattr(row, "first_schedule") else None
+def _check_same(row: Any, first: Any, canonical: dict[str, Any], options: dict[str, Any]) -> None:
     stored = first if first is not None else row.schedule
     if stored != canonical:
         raise Conflict(
@@ -196,73 +131,28 @@ def _check_same(row: Any, canonical: dict[str, Any], options: dict[str, Any]) ->
         )
 
 
-async def _restart(hub: Hub, conn: AsyncConnection, run_id: int) -> Any:
+async def _restart(work: RunWork, run_id: int) -> Any:
     """Reset a run to step 0: progress, horizon, counter and metric state."""
-    await conn.execute(
-        update(Report)
-        .where(Report.run_id == run_id, Report.counted.is_(True))
-        .values(counted=False)
+    await work.records.uncount_reports(run_id)
+    await work.rows.update(
+        run_id, progress=0, horizon=-1, next_step=0, status=STATUS_RUNNING, clean_exit=None
     )
-    await conn.execute(
-        update(Run)
-        .where(Run.id == run_id)
-        .values(
-            progress=0,
-            horizon=-1,
-            next_step=0,
-            state_version=Run.state_version + 1,
-            status="running",
-            clean_exit=None,
-            updated_at=utcnow(),
-        )
-    )
-    await events.record(conn, run_id, "restarted", 0, {})
-    await announce(conn, run_id, is_sqlite=hub.db.is_sqlite)
-    hub.cache.drop(run_id)
-    return await fetch_run(conn, run_id)
-
-
-async def fetch_run(conn: AsyncConnection, run_id: int) -> Any:
-    row = (await conn.execute(select(*RUN_COLUMNS).where(Run.id == run_id))).first()
-    if row is None:
-        raise run_not_found(run_id)
-    return row
-
-
-async def _by_name(conn: AsyncConnection, name: str, *, lock: bool, hub: Hub) -> Any:
-    query = select(*RUN_COLUMNS).where(Run.name == name)
-    if lock and not hub.db.is_sqlite:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).first()
-    if row is None:
-        return None
-    first = (
-        await conn.execute(
-            select(Revision.schedule).where(Revision.run_id == row.id, Revision.revision == 1)
-        )
-    ).scalar_one_or_none()
-    return _WithFirst(row, first)
-
-
-class _WithFirst:
-    """A run row plus the schedule it was created with (get-or-create compares that one)."""
-
-    def __init__(self, row: Any, first_schedule: Any) -> None:
-        self._row = row
-        self.first_schedule = first_schedule
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._row, name)
+    await work.new_state_version()
+    await events.record(work.records, run_id, events.EventKind.RESTARTED, 0, {})
+    return await work.rows.get(run_id)
 
 
 async def get_run(hub: Hub, run_id: int) -> dict[str, Any]:
-    async with hub.db.autocommit() as conn:
-        return run_json(await fetch_run(conn, run_id))
+    async with hub.reading() as (rows, _records):
+        row = await rows.get(run_id)
+    if row is None:
+        raise run_not_found(run_id)
+    return run_json(row)
 
 
 async def get_run_by_name(hub: Hub, name: str) -> dict[str, Any]:
-    async with hub.db.autocommit() as conn:
-        row = (await conn.execute(select(*RUN_COLUMNS).where(Run.name == name))).first()
+    async with hub.reading() as (rows, _records):
+        row = await rows.by_name(name)
     if row is None:
         raise NotFound(f"no run named {name!r}", loc="name")
     return run_json(row)
@@ -284,11 +174,9 @@ def decode_cursor(cursor: str) -> int:
 
 async def list_runs(hub: Hub, *, limit: int, cursor: str | None) -> dict[str, Any]:
     """Runs newest first, ``limit`` at a time; ``next_cursor`` pages on."""
-    query = select(*RUN_COLUMNS).order_by(Run.id.desc()).limit(limit + 1)
-    if cursor:
-        query = query.where(Run.id < decode_cursor(cursor))
-    async with hub.db.autocommit() as conn:
-        rows = (await conn.execute(query)).all()
+    before = decode_cursor(cursor) if cursor else None
+    async with hub.reading() as (statements, _records):
+        rows = await statements.page(limit + 1, before)
     items = [run_json(r) for r in rows[:limit]]
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return {"items": items, "next_cursor": next_cursor}

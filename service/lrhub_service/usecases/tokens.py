@@ -13,12 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import create_engine, insert, pool, select, update
-from sqlalchemy.exc import IntegrityError
-
+from lrhub_service.db import token_rows
 from lrhub_service.db.engine import Database
-from lrhub_service.db.models import ApiToken, utcnow
-from lrhub_service.db.urls import sync_url
 from lrhub_service.settings import Settings
 
 REFRESH_SECONDS = 5.0
@@ -59,12 +55,7 @@ class TokenStore:
     async def _refresh(self) -> None:
         if time.monotonic() - self._loaded_at < REFRESH_SECONDS:
             return
-        async with self._db.autocommit() as conn:
-            rows = (
-                await conn.execute(
-                    select(ApiToken.token_hash, ApiToken.name, ApiToken.scope, ApiToken.revoked_at)
-                )
-            ).all()
+        rows = await token_rows.load(self._db)
         self._any_stored = bool(rows)
         self._stored = [
             (r.token_hash, Principal(r.name, r.scope)) for r in rows if r.revoked_at is None
@@ -87,55 +78,28 @@ class TokenStore:
         return found
 
 
-def _sync_engine(database_url: str) -> Any:
-    return create_engine(sync_url(database_url), poolclass=pool.NullPool)
-
-
 def create_token(database_url: str, name: str, scope: str) -> str:
     """Store a new token and return its secret (shown once)."""
     if scope not in SCOPES:
         raise ValueError("scope must be read or write")
     secret = new_secret()
-    engine = _sync_engine(database_url)
     try:
-        with engine.begin() as conn:
-            conn.execute(
-                insert(ApiToken).values(
-                    name=name, scope=scope, token_hash=hash_token(secret), created_at=utcnow()
-                )
-            )
-    except IntegrityError as exc:
+        token_rows.insert_token(database_url, name, scope, hash_token(secret))
+    except token_rows.DuplicateToken as exc:
         raise ValueError(f"a token named {name!r} already exists") from exc
-    finally:
-        engine.dispose()
     return secret
 
 
 def list_tokens(database_url: str) -> list[dict[str, Any]]:
     """Name, scope, created and revoked stamps of every stored token (never secrets)."""
-    engine = _sync_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    ApiToken.name, ApiToken.scope, ApiToken.created_at, ApiToken.revoked_at
-                ).order_by(ApiToken.id)
-            ).all()
-    finally:
-        engine.dispose()
-    return [dict(r._mapping) for r in rows]
+    return token_rows.token_rows(database_url)
 
 
 def revoke_token(database_url: str, name: str) -> bool:
     """Revoke a stored token by name; False when no active token has that name."""
-    engine = _sync_engine(database_url)
-    try:
-        with engine.begin() as conn:
-            result = conn.execute(
-                update(ApiToken)
-                .where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
-            )
-    finally:
-        engine.dispose()
-    return bool(result.rowcount)
+    return token_rows.revoke(database_url, name)
+
+
+def stored_token_count(database_url: str) -> int:
+    """How many tokens the database holds (revoked ones too)."""
+    return token_rows.count(database_url)

@@ -5,17 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import update
 
-from lrhub_service.db.fastpath import Claim, Freshness, Stored
-from lrhub_service.db.models import Run, utcnow
-from lrhub_service.usecases.compiled import CompiledRun
-from lrhub_service.usecases.errors import Unavailable, run_not_found
-from lrhub_service.usecases.hub import Hub, greatest
-from lrhub_service.usecases.idempotency import IdemKey, lookup, mismatch, once, remember
+from lrhub_service.db.run_store import Freshness, Refused, Stored
+from lrhub_service.usecases import unit_of_work
+from lrhub_service.usecases.compiled import EVALUATION_ERRORS, CompiledRun
+from lrhub_service.usecases.errors import Unavailable, Unevaluable, run_not_found
+from lrhub_service.usecases.hub import Hub
+from lrhub_service.usecases.idempotency import IdemKey, mismatch
+from lrhub_service.usecases.unit_of_work import RunWork
 from lrhub_service.usecases.workers import touch_worker
 
 STALE_RETRIES = 8
+
+
+def unevaluable(compiled: CompiledRun, start: int, count: int, exc: Exception) -> Unevaluable:
+    """The 422 for a range that failed to evaluate, naming its first bad step."""
+    bad = compiled.first_bad_step(start, count)
+    step, reason = bad if bad is not None else (start, str(exc))
+    return Unevaluable(compiled.run_id, step, reason)
 
 
 def value_json(compiled: CompiledRun, step: int) -> dict[str, Any]:
@@ -33,34 +40,9 @@ def value_json(compiled: CompiledRun, step: int) -> dict[str, Any]:
     }
 
 
-def columns(
-    compiled: CompiledRun, start: int, count: int
-) -> tuple[list[list[float]], list[list[float]] | None]:
-    """Per-group columns for ``count`` steps from ``start``, across metric-state changes."""
-    lrs: list[list[float]] | None = None
-    momentums: list[list[float]] | None = None
-    step, end = start, start + count
-    while step < end:
-        change = compiled.folded.next_change(step)
-        stop = end if change is None else min(end, change)
-        part_lrs, part_moms = compiled.schedule.window(step, stop - step, compiled.folded.at(step))
-        if lrs is None:
-            lrs = [list(col) for col in part_lrs]
-            momentums = [list(col) for col in part_moms] if part_moms is not None else None
-        else:
-            for column, part in zip(lrs, part_lrs, strict=True):
-                column.extend(part)
-            if momentums is not None and part_moms is not None:
-                for column, part in zip(momentums, part_moms, strict=True):
-                    column.extend(part)
-        step = stop
-    assert lrs is not None
-    return lrs, momentums
-
-
-def window_json(compiled: CompiledRun, start: int, count: int, horizon: int = -1) -> dict[str, Any]:
-    """The public ``Window`` of exactly ``count`` steps from ``start``."""
-    lrs, momentums = columns(compiled, start, count)
+def window_body(compiled: CompiledRun, start: int, count: int, horizon: int) -> dict[str, Any]:
+    """The public ``Window`` of exactly ``count`` steps from ``start``, less its promise."""
+    lrs, momentums = compiled.columns(start, count)
     return {
         "start": start,
         "count": count,
@@ -70,6 +52,15 @@ def window_json(compiled: CompiledRun, start: int, count: int, horizon: int = -1
         "next_report": compiled.next_report(start, horizon),
         "stop": compiled.folded.at(start).stopped,
     }
+
+
+def window_json(
+    compiled: CompiledRun, start: int, count: int, horizon: int, promised_through: int | None
+) -> dict[str, Any]:
+    """The public ``Window`` of exactly ``count`` steps from ``start``."""
+    body = window_body(compiled, start, count, horizon)
+    body["promised_through"] = promised_through
+    return body
 
 
 def window_count(compiled: CompiledRun, start: int, count: int, horizon: int = -1) -> int:
@@ -91,7 +82,10 @@ async def read_value(hub: Hub, run_id: int, step: int) -> dict[str, Any]:
     """Values at one step (a read: promises nothing, moves no horizon)."""
     row = await _freshness(hub, run_id)
     compiled = await hub.compiled_fresh(run_id, row.revision, row.state_version)
-    return value_json(compiled, step)
+    try:
+        return value_json(compiled, step)
+    except EVALUATION_ERRORS as exc:
+        raise Unevaluable(run_id, step, str(exc)) from exc
 
 
 def window_payload(compiled: CompiledRun, start: int, count: int, horizon: int) -> bytes:
@@ -100,16 +94,35 @@ def window_payload(compiled: CompiledRun, start: int, count: int, horizon: int) 
     key = (start, span, compiled.next_report(start, horizon))
     payload = compiled.windows.get(key)
     if payload is None:
-        payload = orjson.dumps(window_json(compiled, start, span, horizon))
+        try:
+            payload = orjson.dumps(window_body(compiled, start, span, horizon))
+        except EVALUATION_ERRORS as exc:
+            raise unevaluable(compiled, start, span, exc) from exc
         compiled.remember_window(key, payload)
     return payload
 
 
-async def read_window(hub: Hub, run_id: int, start: int, count: int) -> tuple[bytes, int]:
-    """A rendered window and its revision; extends the run's horizon to its last step.
+def with_promise(payload: bytes, promised_through: int | None) -> bytes:
+    """A rendered window with its ``promised_through`` field added."""
+    through = b"null" if promised_through is None else str(promised_through).encode()
+    return payload[:-1] + b',"promised_through":' + through + b"}"
 
-    The horizon only moves if the run is still at the revision and state version the
-    values were computed from; otherwise the window is recomputed.
+
+def promised_part(start: int, last: int, horizon: int) -> int | None:
+    """The last step of ``[start, last]`` that is promised when the horizon is ``horizon``."""
+    return min(last, horizon) if start <= horizon else None
+
+
+async def read_window(
+    hub: Hub, run_id: int, start: int, count: int, *, may_promise: bool
+) -> tuple[bytes, int]:
+    """A rendered window and its revision; a read, except that it may promise its values.
+
+    It promises (extends the horizon to its last step) only when ``may_promise`` (the caller
+    has the write scope, or no tokens are configured) and the window continues the promised
+    range (``start <= horizon + 1``), and only while the run is still at the revision and
+    state version the values were computed from; otherwise the window is recomputed. The
+    answer's ``promised_through`` says the last step of the window that is promised.
     """
     count = min(count, hub.settings.window_max)
     for _attempt in range(STALE_RETRIES):
@@ -118,10 +131,11 @@ async def read_window(hub: Hub, run_id: int, start: int, count: int) -> tuple[by
         span = window_count(compiled, start, count, row.horizon)
         payload = window_payload(compiled, start, span, row.horizon)
         last = start + span - 1
-        if last <= row.horizon:
-            return payload, compiled.revision
-        if await hub.fast.promise(run_id, last, row.revision, row.state_version) is not None:
-            return payload, compiled.revision
+        if last <= row.horizon or not may_promise or start > row.horizon + 1:
+            return with_promise(payload, promised_part(start, last, row.horizon)), row.revision
+        horizon = await unit_of_work.promise(hub, run_id, last, row.revision, row.state_version)
+        if horizon is not None:
+            return with_promise(payload, promised_part(start, last, horizon)), row.revision
         hub.fast.forget(run_id)  # the run moved on: read its versions from the database
     raise Unavailable("the run changed too often while reading a window; retry", loc="run_id")
 
@@ -129,30 +143,33 @@ async def read_window(hub: Hub, run_id: int, start: int, count: int) -> tuple[by
 async def advance(hub: Hub, run_id: int, count: int, idem: IdemKey | None = None) -> dict[str, Any]:
     """Atomically take the next ``count`` steps of the shared counter and return their values.
 
-    With an idempotency key, a retry gets the block its first attempt took (re-rendered:
-    handed-out steps keep their values, except across a resume or restart).
+    ``count`` is capped at the window length; the answer says how many steps it holds. A
+    block holding a step the schedule cannot evaluate is refused and takes nothing (the
+    store checks each block before answering). With an idempotency key, a retry gets the
+    block its first attempt took (re-rendered: handed-out steps keep their values, except
+    across a resume or restart).
     """
-    if hub.cache.peek(run_id) is None:  # make sure the run can be evaluated before taking
-        row = await _freshness(hub, run_id)
-        await hub.compiled_fresh(run_id, row.revision, row.state_version)
-    idem_columns = (idem.scope, idem.key, idem.fingerprint) if idem is not None else None
-    outcome = await hub.fast.advance(run_id, Claim(count, idem_columns))
-    if outcome is None:
-        raise run_not_found(run_id)
+    taken = min(count, hub.settings.window_max)
+    outcome = await unit_of_work.take_steps(hub, run_id, taken, idem)
+    if isinstance(outcome, Refused):
+        raise Unevaluable(run_id, outcome.step, outcome.reason)
     if isinstance(outcome, Stored):
         assert idem is not None
         if outcome.fingerprint != idem.fingerprint:
             raise mismatch(idem)
         block = orjson.loads(outcome.body)
-        start, count = int(block["first_step"]), int(block["count"])
+        start, taken = int(block["first_step"]), int(block["count"])
         row = await _freshness(hub, run_id)
         compiled = await hub.compiled_fresh(run_id, row.revision, row.state_version)
     else:
         start = outcome.first_step
         compiled = await hub.compiled_fresh(run_id, outcome.revision, outcome.state_version)
-    if count == 1:
-        return value_json(compiled, start)
-    return window_json(compiled, start, count)
+    try:
+        if count == 1:
+            return value_json(compiled, start)
+        return window_json(compiled, start, taken, -1, promised_through=start + taken - 1)
+    except EVALUATION_ERRORS as exc:  # a replay across a revision: nothing is taken here
+        raise unevaluable(compiled, start, taken, exc) from exc
 
 
 async def report_progress(
@@ -169,27 +186,9 @@ async def report_progress(
     ``final`` says the worker exited cleanly; any other progress says one is still training.
     """
 
-    async def act() -> tuple[int, dict[str, Any]]:
-        async with hub.db.transaction() as conn:
-            await lookup(conn, idem)
-            progress = (
-                await conn.execute(
-                    update(Run)
-                    .where(Run.id == run_id)
-                    .values(
-                        progress=greatest(Run.progress, step),
-                        clean_exit=final,
-                        updated_at=utcnow(),
-                    )
-                    .returning(Run.progress)
-                )
-            ).scalar_one_or_none()
-            if progress is None:
-                raise run_not_found(run_id)
-            if worker is not None:
-                await touch_worker(conn, run_id, worker, step, is_sqlite=hub.db.is_sqlite)
-            body = {"step": progress}
-            await remember(conn, idem, 200, body)
-        return 200, body
+    async def act(work: RunWork) -> tuple[int, dict[str, Any]]:
+        progress = await work.rows.raise_progress(run_id, step, clean_exit=final)
+        await touch_worker(work.records, run_id, worker, step)
+        return 200, {"step": progress}
 
-    return (await once(hub.db, idem, act))[1]  # type: ignore[no-any-return]
+    return (await unit_of_work.write(hub, run_id, idem, act))[1]  # type: ignore[no-any-return]

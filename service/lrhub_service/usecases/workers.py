@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from lrhub_service.db.models import Worker, utcnow
+from lrhub_service.db.records import RunRecords
 
 
 def identity_of(worker: dict[str, Any]) -> str:
@@ -17,15 +13,8 @@ def identity_of(worker: dict[str, Any]) -> str:
 
 
 async def touch_worker(
-    conn: AsyncConnection, run_id: int, worker: dict[str, Any], step: int, *, is_sqlite: bool
+    records: RunRecords, run_id: int, worker: dict[str, Any] | None, step: int
 ) -> None:
-    """Upsert the worker's row with the step it reached."""
-    insert = sqlite_insert if is_sqlite else pg_insert
-    statement = insert(Worker).values(
-        run_id=run_id, identity=identity_of(worker), info=worker, step=step, last_seen=utcnow()
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=[Worker.run_id, Worker.identity],
-        set_={"info": statement.excluded.info, "step": step, "last_seen": utcnow()},
-    )
-    await conn.execute(statement)
+    """Record the step the worker reached (nothing when the request named no worker)."""
+    if worker is not None:
+        await records.touch_worker(run_id, identity_of(worker), worker, step)

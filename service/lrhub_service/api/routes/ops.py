@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy import func, select, text
 from starlette.responses import Response
 
 from lrhub_service.api.problems import problem
 from lrhub_service.api.responses import hub_of, json_response, metrics_of
-from lrhub_service.db.models import Run
+from lrhub_service.usecases import schema
 
 router = APIRouter(tags=["operations"])
 
@@ -25,10 +24,7 @@ async def readyz(request: Request) -> Response:
     hub = hub_of(request)
     head = request.app.state.migration_head
     try:
-        async with hub.db.autocommit() as conn:
-            current = (
-                await conn.execute(text("SELECT version_num FROM alembic_version"))
-            ).scalar_one_or_none()
+        current = await schema.served_revision(hub)
     except Exception as exc:
         return problem(503, f"database unreachable or not migrated: {type(exc).__name__}")
     if current != head:
@@ -44,8 +40,7 @@ async def metrics(request: Request) -> Response:
     hub = hub_of(request)
     registry = metrics_of(request)
     try:
-        async with hub.db.autocommit() as conn:
-            rows = (await conn.execute(select(Run.status, func.count()).group_by(Run.status))).all()
+        rows = await schema.runs_by_status(hub)
         registry.runs.clear()
         for status, count in rows:
             registry.runs.labels(status).set(count)

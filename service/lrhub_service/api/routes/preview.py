@@ -1,4 +1,4 @@
-"""``POST /v1/preview``: a spec's curve, nothing stored."""
+"""``POST /v1/preview``: a spec's curve as a ``Window``, nothing stored."""
 
 from __future__ import annotations
 
@@ -8,48 +8,40 @@ from starlette.responses import Response
 from lrhub_service.api.responses import hub_of, json_response
 from lrhub_service.api.schemas import Preview
 from lrhub_service.engine import SpecError
-from lrhub_service.usecases.compiled import SegmentRecord, build
 from lrhub_service.usecases.errors import Invalid
-from lrhub_service.usecases.runs import parse_schedule
+from lrhub_service.usecases.preview import PreviewInputError, evaluate_preview
+from lrhub_service.usecases.spec_errors import invalid_spec
 
 router = APIRouter(prefix="/v1", tags=["preview"])
-MAX_VALUES = 2_000_000
 
 
 @router.post("/preview")
 async def preview(request: Request, body: Preview) -> Response:
     """Evaluate ``steps`` values of a spec from step 0 (base_lrs needed when the spec has none)."""
-    limit = hub_of(request).settings.preview_max_steps
-    if body.steps > limit:
-        raise Invalid(f"must be <= {limit}", loc="steps")
-    groups = len(body.base_lrs) if body.base_lrs else 1
-    if body.steps * groups > MAX_VALUES:
-        raise Invalid(f"steps x groups must be <= {MAX_VALUES}", loc="steps")
-    canonical = parse_schedule(body.schedule)
-    segment = SegmentRecord(revision=1, start=0, schedule=canonical, clock_offset=0, scale=None)
     try:
-        schedule = build([segment], body.base_lrs, body.base_momentums, body.steps_per_epoch)
-        state = schedule.initial_state()
-        if schedule.num_groups * body.steps > MAX_VALUES:
-            raise Invalid(f"steps x groups must be <= {MAX_VALUES}", loc="steps")
-        lrs, momentums = schedule.window(0, body.steps, state)
+        curve = evaluate_preview(
+            body.schedule,
+            body.steps,
+            1,  # the groups are base_lrs' (the spec's own base_lr list otherwise)
+            body.base_lrs,
+            body.steps_per_epoch,
+            base_momentums=body.base_momentums,
+            max_steps=hub_of(request).settings.preview_max_steps,
+            relative=False,
+        )
+    except PreviewInputError as exc:
+        raise Invalid(exc.detail, errors=exc.errors) from exc
     except SpecError as exc:
-        raise Invalid(exc.detail, errors=[_prefixed(e) for e in exc.errors]) from exc
+        raise invalid_spec(exc, "schedule", built=True) from exc
     return json_response(
         {
             "start": 0,
-            "count": body.steps,
+            "count": curve.steps,
             "revision": 0,
-            "lrs": [list(c) for c in lrs],
-            "momentums": [list(c) for c in momentums] if momentums is not None else None,
+            "lrs": curve.lrs,
+            "momentums": curve.momentums,
             "next_report": None,
-            "stop": state.stopped,
+            "stop": curve.stopped,
+            "promised_through": None,
         }
     )
-
-
-def _prefixed(error: dict[str, str]) -> dict[str, str]:
-    loc = error["loc"]
-    if loc.endswith("base_lr") and loc.count(".") == 0:
-        return {"loc": "base_lrs", "msg": error["msg"]}
-    return {"loc": f"schedule.{loc}" if loc else "schedule", "msg": error["msg"]}

@@ -8,12 +8,19 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.responses import Response
 
 from lrhub_service.api.responses import hub_of, idem_of, json_response
-from lrhub_service.api.schemas import RUN_NAME_PATTERN, Attach, CreateRun, Resume, Revise
+from lrhub_service.api.schemas import (
+    MAX_RUN_ID,
+    RUN_NAME_PATTERN,
+    Attach,
+    CreateRun,
+    Resume,
+    Revise,
+)
 from lrhub_service.usecases import attach as attaching
 from lrhub_service.usecases import events, reports, revisions, runs
 from lrhub_service.usecases.errors import Invalid
 
-RunId = Annotated[int, Path(ge=1, le=2**62, description="the run's id")]
+RunId = Annotated[int, Path(ge=1, le=MAX_RUN_ID, description="the run's id")]
 read = APIRouter(prefix="/v1", tags=["runs"])
 write = APIRouter(prefix="/v1", tags=["runs"])
 
@@ -131,7 +138,7 @@ async def list_events(
     request: Request,
     run_id: RunId,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_RUN_ID)] = None,
 ) -> Response:
     """The run's audit trail, oldest first."""
     return json_response(

@@ -2,60 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from lrhub_service.api.responses import hub_of, idem_of, json_response, metrics_of
+from lrhub_service.api.lr_query import (
+    LR_PARAMS,
+    RUN_ID_PARAM,
+    lr_request,
+    openapi_param,
+    parse_int,
+)
+from lrhub_service.api.responses import hub_of, idem_of, json_response, may_write, metrics_of
 from lrhub_service.api.routes.runs import RunId
 from lrhub_service.api.schemas import (
+    MAX_RUN_ID,
     MAX_STEP,
     METRIC_PATTERN,
     Advance,
     Progress,
     ReportMetrics,
 )
-from lrhub_service.usecases import reports, values
-from lrhub_service.usecases.errors import Invalid
+from lrhub_service.usecases import report_list, reports, values
 
 read = APIRouter(prefix="/v1", tags=["values"])
 write = APIRouter(prefix="/v1", tags=["values"])
 
 
-def _integer(raw: str | None, loc: str, low: int, high: int = MAX_STEP) -> int:
-    """Parse one integer parameter by hand (the hot routes skip FastAPI's param machinery)."""
-    if raw is None:
-        raise Invalid("Field required", loc=loc)
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Invalid("Input should be a valid integer", loc=loc) from None
-    if not low <= value <= high:
-        raise Invalid(f"Input should be between {low} and {high}", loc=loc)
-    return value
-
-
-def _param(name: str, where: str, low: int, high: int, required: bool = True) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": where,
-        "required": required,
-        "schema": {"type": "integer", "minimum": low, "maximum": high},
-    }
-
-
-RUN_ID_PARAM = _param("run_id", "path", 1, 2**62)
-
-
 @read.get(
     "/runs/{run_id}/lr",
-    openapi_extra={"parameters": [RUN_ID_PARAM, _param("step", "query", 0, MAX_STEP)]},
+    openapi_extra={"parameters": LR_PARAMS},
 )
 async def lr_at(request: Request) -> Response:
     """The values at one step (a read: promises nothing)."""
-    run_id = _integer(request.path_params["run_id"], "run_id", 1, 2**62)
-    step = _integer(request.query_params.get("step"), "step", 0)
+    run_id, step = lr_request(request.path_params["run_id"], request.query_params.get("step"))
     body = await values.read_value(hub_of(request), run_id, step)
     return json_response(body, revision=body["revision"])
 
@@ -65,21 +46,26 @@ async def lr_at(request: Request) -> Response:
     openapi_extra={
         "parameters": [
             RUN_ID_PARAM,
-            _param("start", "query", 0, MAX_STEP),
-            _param("count", "query", 1, 1_000_000, required=False),
+            openapi_param("start", "query", 0, MAX_STEP),
+            openapi_param("count", "query", 1, 1_000_000, required=False),
         ]
     },
 )
 async def window(request: Request) -> Response:
-    """Consecutive steps in columns; the run promises them (its horizon moves to the end).
+    """Consecutive steps in columns, promised to a write-scope caller when contiguous.
 
+    The run promises the values (its horizon moves to the window's end) only when the
+    caller has the write scope (or no tokens are configured) and ``start <= horizon + 1``;
+    ``promised_through`` says the last promised step of the window (null: none).
     ``count`` defaults to 1024 and is capped at the server's window length.
     """
     query = request.query_params
-    run_id = _integer(request.path_params["run_id"], "run_id", 1, 2**62)
-    start = _integer(query.get("start"), "start", 0)
-    count = _integer(query.get("count", "1024"), "count", 1, 1_000_000)
-    payload, revision = await values.read_window(hub_of(request), run_id, start, count)
+    run_id = parse_int(request.path_params["run_id"], "run_id", 1, MAX_RUN_ID)
+    start = parse_int(query.get("start"), "start", 0)
+    count = parse_int(query.get("count", "1024"), "count", 1, 1_000_000)
+    payload, revision = await values.read_window(
+        hub_of(request), run_id, start, count, may_promise=may_write(request)
+    )
     return Response(payload, media_type="application/json", headers={"ETag": f'"{revision}"'})
 
 
@@ -129,5 +115,7 @@ async def list_reports(
 ) -> Response:
     """Stored reports (uncounted ones stay, for the audit trail); non-finite as strings."""
     return json_response(
-        await reports.list_reports(hub_of(request), run_id, metric=metric, after=after, limit=limit)
+        await report_list.list_reports(
+            hub_of(request), run_id, metric=metric, after=after, limit=limit
+        )
     )

@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, pool
 
 from lrhub_service.db.models import Base
 from lrhub_service.db.urls import backend_name, sync_url
+from lrhub_service.settings import Settings
 
 config = context.config
 
@@ -15,8 +16,6 @@ def _database_url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from lrhub_service.settings import Settings
-
     return Settings().database_url
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
 from sqlalchemy.engine import make_url
@@ -42,6 +43,21 @@ PG_ADVANCE_KEYED = (
     "AS k(scope, idem_key, fp, off, n)) "
     "SELECT next_step, revision, state_version FROM taken"
 )
+PG_REWIND = (
+    "WITH back AS (UPDATE runs SET next_step = $2::bigint, "
+    "horizon = CASE WHEN horizon = $3::bigint - 1 THEN $4::bigint ELSE horizon END "
+    "WHERE id = $1 AND next_step = $3::bigint RETURNING id) "
+    "SELECT pg_notify('lrhub_runs', CAST(id AS text)) FROM back"
+)
+PG_FORGET_KEYS = (
+    "DELETE FROM idempotency_keys WHERE (scope, idem_key) IN "
+    "(SELECT * FROM unnest($1::text[], $2::text[]))"
+)
+SQLITE_REWIND = (
+    "UPDATE runs SET next_step = ?2, horizon = CASE WHEN horizon = ?3 - 1 THEN ?4 "
+    "ELSE horizon END WHERE id = ?1 AND next_step = ?3 RETURNING id"
+)
+SQLITE_FORGET_KEY = "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ?"
 PG_STORED = "SELECT fingerprint, body FROM idempotency_keys WHERE scope = $1 AND idem_key = $2"
 SQLITE_STORED = "SELECT fingerprint, body FROM idempotency_keys WHERE scope = ? AND idem_key = ?"
 SQLITE_REMEMBER = (
@@ -79,7 +95,16 @@ class Stored(NamedTuple):
     body: str
 
 
-Outcome = Taken | Stored
+class Refused(NamedTuple):
+    """An advance refused because its block holds a step the schedule cannot evaluate."""
+
+    step: int
+    reason: str
+
+
+Outcome = Taken | Stored | Refused
+BlockCheck = Callable[[int, int, int, int, int], Awaitable[tuple[int, str] | None]]
+"""``check(run_id, first, count, revision, state_version)``: the first bad step and why."""
 
 
 class KeyConflict(Exception):
@@ -90,8 +115,9 @@ async def _keep_session(_connection: Any) -> None:
     """Skip asyncpg's per-release ``RESET ALL``/``UNLISTEN *`` round trip."""
 
 
-class FastPath:
-    """Raw-driver versions of the three per-request statements."""
+class FastRuns:
+    """The per-request statements on run rows (freshness, the shared counter, a window's promise)
+    on the raw drivers, with the keys of advance batches stored by the same statement."""
 
     def __init__(
         self, url: str, *, pool_size: int, busy_timeout_ms: int, read_cache: bool = True
@@ -108,6 +134,7 @@ class FastPath:
         self._coalesced: Coalescer[Freshness | None] = Coalescer(self._pg_freshness)
         self.notified: FreshnessCache | None = None
         self._counter: CounterBatcher[Claim, Outcome] = CounterBatcher(self._advance_batch)
+        self.check: BlockCheck | None = None  # set by the use cases: can a block be evaluated?
 
     async def open(self) -> None:
         if self.backend == "postgresql":
@@ -188,7 +215,7 @@ class FastPath:
                 outcome = await self._take_one(run_id, claim)
                 if outcome is None:
                     return None
-                outcomes.append(outcome)
+                outcomes.extend(await self._checked(run_id, [claim], [outcome]))
             return outcomes
         if row is None:
             return None
@@ -198,7 +225,74 @@ class FastPath:
         for claim in claims:
             outcomes.append(Taken(first, revision, state_version))
             first += claim.count
-        return outcomes
+        return await self._checked(run_id, claims, outcomes)
+
+    async def _checked(
+        self, run_id: int, claims: list[Claim], outcomes: list[Outcome]
+    ) -> list[Outcome]:
+        """Refuse the claims from the one holding the first step ``check`` cannot evaluate.
+
+        The steps of one batch are contiguous and no other batch of this process runs on
+        the run meanwhile, so the counter goes back to the start of that claim and the
+        refused claims take nothing, unless another process took steps after this batch
+        (then only the claim holding the bad step is refused, and its steps are lost).
+        """
+        taken = [(i, o) for i, o in enumerate(outcomes) if isinstance(o, Taken)]
+        if self.check is None or not taken:
+            return outcomes
+        first = taken[0][1].first_step
+        last_index, last = taken[-1]
+        end = last.first_step + claims[last_index].count
+        try:
+            bad = await self.check(run_id, first, end - first, last.revision, last.state_version)
+        except BaseException:  # e.g. no base values yet: the batch takes nothing
+            await self._rewind(run_id, first, end, end - 1)
+            await self._forget_keys([claims[i].idem for i, _ in taken])
+            raise
+        if bad is None:
+            return outcomes
+        step, reason = bad
+        holder = next(n for n, (i, o) in enumerate(taken) if o.first_step + claims[i].count > step)
+        rewound = await self._rewind(run_id, taken[holder][1].first_step, end, step - 1)
+        refused = [i for i, _ in (taken[holder:] if rewound else taken[holder : holder + 1])]
+        await self._forget_keys([claims[i].idem for i in refused])
+        result = list(outcomes)
+        for i in refused:
+            result[i] = Refused(step, reason)
+        return result
+
+    async def _rewind(self, run_id: int, step: int, end: int, horizon: int) -> bool:
+        """Set the counter back from ``end`` to ``step`` if nobody took steps since.
+
+        The horizon this batch raised to ``end - 1`` becomes ``horizon``: the step before
+        the bad one (values that were computable; promising them is the safe side, as the
+        horizon before the batch is not known), or unchanged when no bad step is known.
+        """
+        args = (run_id, step, end, horizon)
+        if self._pool is not None:
+            rows = await self._pool.fetch(PG_REWIND, *args)
+            self.forget(run_id)
+            return bool(rows)
+        return await asyncio.to_thread(self._write, SQLITE_REWIND, args) is not None
+
+    async def _forget_keys(self, keys: list[tuple[str, str, str] | None]) -> None:
+        """Drop the stored answers of refused claims (only successes are remembered)."""
+        pairs = [(scope, key) for scope, key, _fp in (k for k in keys if k is not None)]
+        if not pairs:
+            return
+        if self._pool is not None:
+            await self._pool.execute(
+                PG_FORGET_KEYS, [p[0] for p in pairs], [p[1] for p in pairs]
+            )
+            return
+        assert self._writer is not None
+        writer = self._writer
+
+        def forget() -> None:
+            with self._write_lock:
+                writer.executemany(SQLITE_FORGET_KEY, pairs)
+
+        await asyncio.to_thread(forget)
 
     async def _take_one(self, run_id: int, claim: Claim) -> Outcome | None:
         for _attempt in range(3):

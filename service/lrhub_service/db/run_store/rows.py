@@ -1,0 +1,96 @@
+"""Statements on run rows through SQLAlchemy, inside a unit of work's transaction or a read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from lrhub_service.db.listener import announce
+from lrhub_service.db.models import Run, utcnow
+from lrhub_service.db.sql import greatest
+
+RUN_COLUMNS = tuple(Run.__table__.columns)
+
+
+class DuplicateRun(Exception):
+    """A run with this name was created concurrently."""
+
+
+class RunRows:
+    """Every SQLAlchemy statement on the ``runs`` table, bound to one connection."""
+
+    def __init__(self, conn: AsyncConnection, *, is_sqlite: bool) -> None:
+        self.conn = conn
+        self.is_sqlite = is_sqlite
+
+    async def get(self, run_id: int, *, lock: bool = False) -> Any:
+        """The run's row (locked for this transaction when ``lock``), or None."""
+        query = select(*RUN_COLUMNS).where(Run.id == run_id)
+        if lock and not self.is_sqlite:  # SQLite's BEGIN IMMEDIATE already serialises writers
+            query = query.with_for_update()
+        return (await self.conn.execute(query)).first()
+
+    async def by_name(self, name: str, *, lock: bool = False) -> Any:
+        query = select(*RUN_COLUMNS).where(Run.name == name)
+        if lock and not self.is_sqlite:
+            query = query.with_for_update()
+        return (await self.conn.execute(query)).first()
+
+    async def page(self, limit: int, before: int | None) -> list[Any]:
+        """Up to ``limit`` runs, newest first, with ids below ``before``."""
+        query = select(*RUN_COLUMNS).order_by(Run.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(Run.id < before)
+        return list((await self.conn.execute(query)).all())
+
+    async def count_by_status(self) -> list[tuple[str, int]]:
+        rows = await self.conn.execute(select(Run.status, func.count()).group_by(Run.status))
+        return [(status, int(count)) for status, count in rows]
+
+    async def insert(self, **values: Any) -> int:
+        """A new run; returns its id."""
+        now = utcnow()
+        statement = insert(Run).values(created_at=now, updated_at=now, **values)
+        try:
+            return int((await self.conn.execute(statement.returning(Run.id))).scalar_one())
+        except IntegrityError as exc:
+            raise DuplicateRun(values.get("name")) from exc
+
+    async def update(self, run_id: int, **values: Any) -> None:
+        """Change columns of a run (``updated_at`` too)."""
+        await self.conn.execute(
+            update(Run).where(Run.id == run_id).values(updated_at=utcnow(), **values)
+        )
+
+    async def raise_progress(self, run_id: int, step: int, **values: Any) -> int | None:
+        """Progress becomes ``max(progress, step)``; returns it (None: no such run)."""
+        statement = (
+            update(Run)
+            .where(Run.id == run_id)
+            .values(progress=greatest(Run.progress, step), updated_at=utcnow(), **values)
+            .returning(Run.progress)
+        )
+        return (await self.conn.execute(statement)).scalar_one_or_none()  # type: ignore[no-any-return]
+
+    async def raise_horizon(self, run_id: int, last: int) -> None:
+        """The horizon becomes ``max(horizon, last)``."""
+        await self.conn.execute(
+            update(Run).where(Run.id == run_id).values(horizon=greatest(Run.horizon, last))
+        )
+
+    async def bump_state_version(self, run_id: int) -> int:
+        """A new version of the run's value inputs (metric state, base values); returns it."""
+        statement = (
+            update(Run)
+            .where(Run.id == run_id)
+            .values(state_version=Run.state_version + 1)
+            .returning(Run.state_version)
+        )
+        return int((await self.conn.execute(statement)).scalar_one())
+
+    async def notify_changed(self, run_id: int) -> None:
+        """Tell every server process, at commit, that the run's values may have changed."""
+        await announce(self.conn, run_id, is_sqlite=self.is_sqlite)
