@@ -15,13 +15,17 @@ from fastapi.openapi.utils import get_openapi
 from lrhub_service.api import problems
 from lrhub_service.api.auth import AuthMiddleware, document_security
 from lrhub_service.api.fastread import FastReadMiddleware
-from lrhub_service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from lrhub_service.api.middleware import (
+    BodyLimitMiddleware,
+    FaultBarrierMiddleware,
+    MetricsMiddleware,
+)
 from lrhub_service.api.responses import OrjsonResponse
-from lrhub_service.api.routes import lr_finder, ops, preview, runs, values
+from lrhub_service.api.routes import limits, lr_finder, ops, preview, runs, values
 from lrhub_service.db import migrate
 from lrhub_service.db.engine import Database
 from lrhub_service.db.fastpath import FastPath
-from lrhub_service.observability import Metrics
+from lrhub_service.observability import LoopLagMonitor, Metrics
 from lrhub_service.settings import Settings
 from lrhub_service.usecases.hub import Hub
 from lrhub_service.usecases.tokens import TokenStore
@@ -71,10 +75,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = app.state.hub = Hub(settings, db, fast)
         app.state.tokens = TokenStore(settings, db)
         app.state.migration_head = migrate.head_revision()
+        lag = LoopLagMonitor(metrics)
+        lag.start()
         log.info("lrhub ready", extra={"database": db.backend})
         try:
             yield
         finally:
+            await lag.close()
+            hub.evaluator.close()
             await hub.pruner.close()
             await fast.close()
             await db.dispose()
@@ -96,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runs.write,
         preview.router,
         lr_finder.router,
+        limits.router,
         ops.router,
     ):
         app.include_router(router)
@@ -103,5 +112,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(FastReadMiddleware)
     app.add_middleware(AuthMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(FaultBarrierMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lrhub_service.api.schemas import MAX_STEP
 from lrhub_service.usecases import values
+from lrhub_service.usecases.compute import RequestRefused
 
 LR_PATH = re.compile(r"/v1/runs/([1-9][0-9]{0,18})/lr")
 STEP_QUERY = re.compile(rb"step=([0-9]{1,19})")
@@ -39,6 +40,8 @@ class FastReadMiddleware:
                 if run_id <= MAX_RUN_ID and step <= MAX_STEP:
                     try:
                         body = await values.read_value(scope["app"].state.hub, run_id, step)
+                    except RequestRefused:
+                        raise  # refused or shed: evaluating again in the route would not help
                     except Exception:
                         pass
                     else:

@@ -29,6 +29,7 @@ from lrhub_service.usecases.compiled import (
     fold_groups,
     group_reports,
 )
+from lrhub_service.usecases.compute import Evaluator, Limits, spec_weight
 from lrhub_service.usecases.errors import Conflict, run_not_found
 from lrhub_service.usecases.idempotency import Pruner
 
@@ -59,6 +60,7 @@ class Hub:
         self.fast = fast
         self.cache = RunCache()
         self.pruner = Pruner(db, settings.idempotency_ttl_s)
+        self.evaluator = Evaluator(Limits.from_settings(settings))
         self._loading: dict[int, asyncio.Lock] = {}
 
     async def compiled(
@@ -184,4 +186,5 @@ async def load_compiled(conn: AsyncConnection, run_id: int) -> CompiledRun:
         schedule=schedule,
         folded=folded,
         report_interval=int(options.get("report_interval") or 1),
+        weight=spec_weight(segment.schedule for segment in segments),
     )

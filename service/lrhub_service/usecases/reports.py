@@ -17,6 +17,7 @@ from lrhub_service.db.listener import announce
 from lrhub_service.db.models import Report, Run, utcnow
 from lrhub_service.usecases import events
 from lrhub_service.usecases.compiled import CompiledRun, FoldGroup, metric_value, refold
+from lrhub_service.usecases.compute import run_cost
 from lrhub_service.usecases.errors import Conflict, Invalid, run_not_found
 from lrhub_service.usecases.hub import Hub, greatest, stored_groups
 from lrhub_service.usecases.idempotency import IdemKey, lookup, once, remember
@@ -118,7 +119,16 @@ async def _report(
         compiled, decision = await _accept(hub, conn, run, compiled, step, effective, fresh, worker)
     horizon = run.horizon
     count = window_count(compiled, effective, window or hub.settings.window_max, horizon)
-    body = window_json(compiled, effective, min(count, hub.settings.window_max), horizon)
+    count = min(count, hub.settings.window_max)
+    body = await hub.evaluator.run(
+        run_cost(compiled, effective, count),
+        "window",
+        window_json,
+        compiled,
+        effective,
+        count,
+        horizon,
+    )
     await conn.execute(
         update(Run)
         .where(Run.id == run_id)
@@ -134,7 +144,9 @@ async def _report(
         "decision": decision,
         "stop": state.stopped,
         "diverged": diverged,
-        "values": value_json(compiled, effective),
+        "values": await hub.evaluator.run(
+            run_cost(compiled, effective, 1), "step", value_json, compiled, effective
+        ),
         "window": body,
     }
 

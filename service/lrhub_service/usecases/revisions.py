@@ -17,6 +17,7 @@ from lrhub_service.db.models import Revision, Run, utcnow
 from lrhub_service.engine import Schedule, SpecError
 from lrhub_service.usecases import events
 from lrhub_service.usecases.compiled import CompiledRun, SegmentRecord, build
+from lrhub_service.usecases.compute import run_cost
 from lrhub_service.usecases.errors import Conflict, Invalid, PreconditionFailed, run_not_found
 from lrhub_service.usecases.hub import Hub, active_segments, load_compiled
 from lrhub_service.usecases.idempotency import IdemKey, lookup, once, remember
@@ -108,7 +109,10 @@ async def revise(
                 trial = None
             scale = None
             if continue_value and compiled is not None and trial is not None and effective > 0:
-                scale = _continue_scale(compiled, trial, effective)
+                cost = run_cost(compiled, effective, 2)  # the old and the new value
+                scale = await hub.evaluator.run(
+                    cost, "from_step", _continue_scale, compiled, trial, effective
+                )
             now = utcnow()
             await conn.execute(
                 insert(Revision).values(

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from lrhub_service.db.fastpath import Claim, Freshness, Stored
 from lrhub_service.db.models import Run, utcnow
 from lrhub_service.usecases.compiled import CompiledRun
+from lrhub_service.usecases.compute import affordable_steps, run_cost
 from lrhub_service.usecases.errors import Unavailable, run_not_found
 from lrhub_service.usecases.hub import Hub, greatest
 from lrhub_service.usecases.idempotency import IdemKey, lookup, mismatch, once, remember
@@ -91,7 +92,7 @@ async def read_value(hub: Hub, run_id: int, step: int) -> dict[str, Any]:
     """Values at one step (a read: promises nothing, moves no horizon)."""
     row = await _freshness(hub, run_id)
     compiled = await hub.compiled_fresh(run_id, row.revision, row.state_version)
-    return value_json(compiled, step)
+    return await hub.evaluator.run(run_cost(compiled, step, 1), "step", value_json, compiled, step)
 
 
 def window_payload(compiled: CompiledRun, start: int, count: int, horizon: int) -> bytes:
@@ -116,7 +117,13 @@ async def read_window(hub: Hub, run_id: int, start: int, count: int) -> tuple[by
         row = await _freshness(hub, run_id)
         compiled = await hub.compiled_fresh(run_id, row.revision, row.state_version)
         span = window_count(compiled, start, count, row.horizon)
-        payload = window_payload(compiled, start, span, row.horizon)
+        span = affordable_steps(hub.evaluator, compiled, start, span)
+        payload = await hub.evaluator.run(
+            run_cost(compiled, start, span),
+            "count",
+            window_payload,
+            *(compiled, start, span, row.horizon),
+        )
         last = start + span - 1
         if last <= row.horizon:
             return payload, compiled.revision
@@ -132,9 +139,13 @@ async def advance(hub: Hub, run_id: int, count: int, idem: IdemKey | None = None
     With an idempotency key, a retry gets the block its first attempt took (re-rendered:
     handed-out steps keep their values, except across a resume or restart).
     """
+    count = min(count, hub.settings.advance_max)
     if hub.cache.peek(run_id) is None:  # make sure the run can be evaluated before taking
         row = await _freshness(hub, run_id)
         await hub.compiled_fresh(run_id, row.revision, row.state_version)
+    known = hub.cache.peek(run_id)
+    if known is not None:
+        count = affordable_steps(hub.evaluator, known, 0, count)
     idem_columns = (idem.scope, idem.key, idem.fingerprint) if idem is not None else None
     outcome = await hub.fast.advance(run_id, Claim(count, idem_columns))
     if outcome is None:
@@ -150,9 +161,10 @@ async def advance(hub: Hub, run_id: int, count: int, idem: IdemKey | None = None
     else:
         start = outcome.first_step
         compiled = await hub.compiled_fresh(run_id, outcome.revision, outcome.state_version)
+    cost = run_cost(compiled, start, count)
     if count == 1:
-        return value_json(compiled, start)
-    return window_json(compiled, start, count)
+        return await hub.evaluator.run(cost, "count", value_json, compiled, start)
+    return await hub.evaluator.run(cost, "count", window_json, compiled, start, count)
 
 
 async def report_progress(
