@@ -51,7 +51,9 @@ class Settings(BaseSettings):
     eval_queue: int = Field(default=4, ge=0, le=1000, description="evaluations waiting at most")
     eval_wait_s: float = Field(default=1.0, gt=0, description="longest wait in that queue")
     eval_timeout_s: float = Field(default=1.0, gt=0, description="longest single evaluation")
-    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_body_bytes: int = Field(
+        default=262_144, ge=1024, description="parsing a body holds the event loop: keep it small"
+    )
     log_level: str = "info"
     log_json: bool = True
     pool_size: int = Field(default=5, ge=1, le=200)

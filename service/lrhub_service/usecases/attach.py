@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from lrhub_service.db.listener import announce
 from lrhub_service.db.models import Run, utcnow
 from lrhub_service.usecases import events
+from lrhub_service.usecases.compute import run_cost, spec_weight
 from lrhub_service.usecases.errors import Conflict, Invalid, run_not_found
 from lrhub_service.usecases.hub import Hub, greatest
 from lrhub_service.usecases.idempotency import IdemKey, lookup, once, remember
@@ -42,12 +43,12 @@ async def attach(
             await lookup(conn, idem)
             changes: dict[str, Any] = {}
             if row.base_lrs is None:
-                shape = describe(
-                    row.schedule,
-                    base_lrs,
-                    base_momentums,
-                    (row.options or {}).get("steps_per_epoch"),
-                    loc="base_lrs",
+                steps_per_epoch = (row.options or {}).get("steps_per_epoch")
+                shape = await hub.evaluator.run(
+                    spec_weight([row.schedule]).nodes,
+                    "base_lrs",
+                    describe,
+                    *(row.schedule, base_lrs, base_momentums, steps_per_epoch, "base_lrs"),
                 )
                 if shape is None:  # pragma: no cover - bases were given
                     raise Invalid("base_lrs could not be applied", loc="base_lrs")
@@ -88,7 +89,9 @@ async def attach(
             answer = {
                 "run": run_json(fresh),
                 "start_step": start,
-                "values": value_json(compiled, start),
+                "values": await hub.evaluator.run(
+                    run_cost(compiled, start, 1), "step", value_json, compiled, start
+                ),
                 "clean_exit": fresh.clean_exit,
             }
             await remember(conn, idem, 200, answer)

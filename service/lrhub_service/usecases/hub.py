@@ -70,7 +70,7 @@ class Hub:
         hit = self.cache.get(run_id, revision, state_version)
         if hit is not None:
             return hit
-        item = await load_compiled(conn, run_id)
+        item = await load_compiled(conn, run_id, self.evaluator)
         self.cache.put(item)
         return item
 
@@ -138,7 +138,9 @@ async def stored_groups(conn: AsyncConnection, run_id: int) -> list[FoldGroup]:
         return group_reports(rows)
 
 
-async def load_compiled(conn: AsyncConnection, run_id: int) -> CompiledRun:
+async def load_compiled(
+    conn: AsyncConnection, run_id: int, evaluator: Evaluator | None = None
+) -> CompiledRun:
     """Read a run's revisions and counted reports and compile them (409 without bases)."""
     row = (await conn.execute(select(*RUN_FIELDS).where(Run.id == run_id))).first()
     if row is None:
@@ -168,8 +170,13 @@ async def load_compiled(conn: AsyncConnection, run_id: int) -> CompiledRun:
     ]
     segments = active_segments(segments)
     options = row.options or {}
+    weight = spec_weight(segment.schedule for segment in segments)
     try:
-        schedule = build(segments, row.base_lrs, row.base_momentums, options.get("steps_per_epoch"))
+        args = (segments, row.base_lrs, row.base_momentums, options.get("steps_per_epoch"))
+        if evaluator is None:
+            schedule = build(*args)
+        else:  # compiling costs about what one value costs: off the loop when it is big
+            schedule = await evaluator.run(weight.nodes, "schedule", build, *args)
     except SpecError as exc:
         raise Conflict(
             f"run {run_id} cannot be evaluated yet: {exc.detail}", loc="base_lrs"
@@ -186,5 +193,5 @@ async def load_compiled(conn: AsyncConnection, run_id: int) -> CompiledRun:
         schedule=schedule,
         folded=folded,
         report_interval=int(options.get("report_interval") or 1),
-        weight=spec_weight(segment.schedule for segment in segments),
+        weight=weight,
     )

@@ -133,7 +133,7 @@ async def revise(
                 .values(revision=new.revision, schedule=canonical, updated_at=now)
             )
             try:
-                fresh: CompiledRun | None = await load_compiled(conn, run_id)
+                fresh: CompiledRun | None = await load_compiled(conn, run_id, hub.evaluator)
             except Conflict:
                 fresh = None  # still waiting for the first attach's base values
             if fresh is not None:

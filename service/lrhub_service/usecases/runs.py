@@ -16,6 +16,7 @@ from lrhub_service.db.models import Report, Revision, Run, utcnow
 from lrhub_service.engine import Schedule, SpecError, canonical_json, parse_spec
 from lrhub_service.usecases import events
 from lrhub_service.usecases.compiled import SegmentRecord, build
+from lrhub_service.usecases.compute import spec_weight
 from lrhub_service.usecases.errors import Conflict, Invalid, NotFound, run_not_found
 from lrhub_service.usecases.hub import Hub
 from lrhub_service.usecases.idempotency import IdemKey, lookup, once, remember
@@ -84,6 +85,12 @@ def describe(
         raise Invalid(exc.detail, errors=errors) from exc
 
 
+def _validate(schedule: Any, options: dict[str, Any]) -> tuple[dict[str, Any], Schedule | None]:
+    """The canonical spec and its shape (parsed and compiled on the evaluation worker)."""
+    canonical = parse_schedule(schedule)
+    return canonical, describe(canonical, None, None, options.get("steps_per_epoch"))
+
+
 async def ensure_exists(conn: AsyncConnection, run_id: int) -> None:
     """404 unless the run exists."""
     if (await conn.execute(select(Run.id).where(Run.id == run_id))).first() is None:
@@ -99,8 +106,9 @@ async def create_run(
     idem: IdemKey | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Get-or-create by name; returns (run, created). 409 when the stored spec differs."""
-    canonical = parse_schedule(schedule)
-    shape = describe(canonical, None, None, options.get("steps_per_epoch"))
+    canonical, shape = await hub.evaluator.run(
+        spec_weight([schedule]).nodes, "schedule", _validate, schedule, options
+    )
 
     async def act() -> tuple[int, dict[str, Any]]:
         for _attempt in range(3):
