@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from lrhub_service.api.responses import hub_of
@@ -28,7 +29,7 @@ class LimitsBody(BaseModel):
 router = APIRouter(prefix="/v1", tags=["operations"])
 
 
-@router.get("/limits", response_model=LimitsBody)
+@router.get("/limits", response_model=LimitsBody, response_class=JSONResponse)
 async def limits(request: Request) -> LimitsBody:
     """The server's request limits (nothing stored, nothing changed)."""
     return LimitsBody(**hub_of(request).evaluator.limits.as_json())

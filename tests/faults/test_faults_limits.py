@@ -1,0 +1,69 @@
+"""Published limits: GET /v1/limits, 422s that name the field and the limit, capped windows
+and advances whose answer says how many steps they hold, refusals counted in /metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faults_support import COSINE, metric_value, problem_of
+
+HEAVY_PRODUCT = {"type": "MultiplicativeLR", "lr_lambda": "min(1," + "x," * 200 + "x)"}
+
+
+def _run(api: Any, schedule: dict[str, Any], name: str) -> int:
+    created = api.post("/v1/runs", json={"name": name, "schedule": schedule})
+    assert created.status_code == 201, created.text
+    run_id = int(created.json()["id"])
+    attached = api.post(f"/v1/runs/{run_id}/attach", json={"base_lrs": [0.1]})
+    assert attached.status_code == 200, attached.text
+    return run_id
+
+
+def test_limits_are_served_and_declared_in_openapi(api_factory: Any) -> None:
+    api = api_factory(window_max=512, advance_max=64, eval_max_cost=123_456)
+    limits = api.get("/v1/limits")
+    assert limits.status_code == 200
+    body = limits.json()
+    assert body["window_max"] == 512 and body["advance_max"] == 64
+    assert body["max_cost"] == 123_456 and body["eval_timeout_s"] > 0
+    operation = api.get("/openapi.json").json()["paths"]["/v1/limits"]
+    assert set(operation) == {"get"}  # read-only
+    schema = operation["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema["$ref"].endswith("/LimitsBody")
+
+
+def test_window_and_advance_are_capped_and_say_how_many_steps(api_factory: Any) -> None:
+    api = api_factory(window_max=100, advance_max=40)
+    run_id = _run(api, COSINE, "capped")
+    window = api.get(f"/v1/runs/{run_id}/window", params={"start": 0, "count": 5000}).json()
+    assert window["count"] == 100 and len(window["lrs"][0]) == 100
+    advanced = api.post(f"/v1/runs/{run_id}/advance", json={"count": 1_000_000}).json()
+    assert advanced["count"] == 40 and len(advanced["lrs"][0]) == 40
+    assert api.get(f"/v1/runs/{run_id}").json()["next_step"] == 40
+
+
+def test_a_window_is_capped_to_the_cost_budget(api_factory: Any) -> None:
+    api = api_factory(eval_max_cost=2_000)
+    run_id = _run(api, COSINE, "budget")
+    window = api.get(f"/v1/runs/{run_id}/window", params={"start": 0, "count": 4096}).json()
+    assert 1 <= window["count"] < 4096
+    assert len(window["lrs"][0]) == window["count"]
+
+
+def test_over_a_limit_is_a_422_naming_the_field_and_the_limit(api_factory: Any) -> None:
+    api = api_factory(preview_max_steps=1000)
+    too_long = api.post("/v1/preview", json={"schedule": COSINE, "steps": 1001, "base_lrs": [1]})
+    assert too_long.status_code == 422
+    problem = problem_of(too_long)
+    assert problem["errors"][0]["loc"] == "steps" and "1000" in problem["errors"][0]["msg"]
+
+    run_id = _run(api, HEAVY_PRODUCT, "heavy-product")
+    far = api.get(f"/v1/runs/{run_id}/lr", params={"step": 999_999})
+    assert far.status_code == 422
+    problem = problem_of(far)
+    assert problem["errors"][0]["loc"] == "step" and "the limit is" in problem["detail"]
+    assert api.get(f"/v1/runs/{run_id}/lr", params={"step": 50}).status_code == 200
+
+    metrics = api.get("/metrics").text
+    assert metric_value(metrics, "lrhub_refused_requests_total", 'reason="limit"') >= 2
+    assert "lrhub_event_loop_lag_seconds_count" in metrics
