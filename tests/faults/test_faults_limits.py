@@ -3,9 +3,15 @@ and advances whose answer says how many steps they hold, refusals counted in /me
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 from faults_support import COSINE, metric_value, problem_of
+from starlette.requests import Request
+
+from lrhub_service.api.problems import on_spec_error
+from lrhub_service.engine import SpecError
 
 HEAVY_PRODUCT = {"type": "MultiplicativeLR", "lr_lambda": "min(1," + "x," * 200 + "x)"}
 
@@ -67,3 +73,14 @@ def test_over_a_limit_is_a_422_naming_the_field_and_the_limit(api_factory: Any) 
     metrics = api.get("/metrics").text
     assert metric_value(metrics, "lrhub_refused_requests_total", 'reason="limit"') >= 2
     assert "lrhub_event_loop_lag_seconds_count" in metrics
+
+
+def test_a_step_without_a_value_is_a_422_naming_the_step_and_the_way_forward() -> None:
+    error = SpecError("division by zero", "lr_lambda")
+    error.step = 3  # type: ignore[attr-defined]  # the engine names the first bad step
+    answer = asyncio.run(on_spec_error(Request({"type": "http", "headers": []}), error))
+    assert answer.status_code == 422
+    body = json.loads(bytes(answer.body))
+    assert {"loc": "lr_lambda", "msg": "division by zero"} in body["errors"]
+    step_error = next(e for e in body["errors"] if e["loc"] == "step")
+    assert "step 3" in step_error["msg"] and "revisions" in step_error["msg"]

@@ -149,6 +149,13 @@ async def on_http_error(_request: Request, exc: StarletteHTTPException) -> Respo
 async def on_spec_error(_request: Request, exc: SpecError) -> Response:
     """A schedule that cannot give a value (e.g. an expression negative at some step)."""
     errors = [{"loc": e["loc"] or "schedule", "msg": e["msg"]} for e in exc.errors]
+    step = getattr(exc, "step", None)
+    if isinstance(step, int):  # the engine names the first step it cannot compute
+        advice = f"revise the schedule from step {step} (POST /v1/runs/{{id}}/revisions)"
+        errors.append({"loc": "step", "msg": f"no value at step {step}: {advice}"})
+        return problem(
+            422, f"the schedule cannot be evaluated at step {step}: {exc.detail}; {advice}", errors
+        )
     return problem(422, f"the schedule cannot be evaluated: {exc.detail}", errors)
 
 

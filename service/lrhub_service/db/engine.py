@@ -26,6 +26,7 @@ from lrhub_service.db.errors import faults_as_domain_errors
 from lrhub_service.db.urls import async_url, asyncpg_ssl_off, backend_name, is_memory_sqlite
 
 MODE_OPTION = "lrhub_mode"
+CONNECT_TIMEOUT_S = 5.0
 
 
 class Database:
@@ -53,7 +54,10 @@ class Database:
         else:
             self.engine = create_async_engine(
                 async_url(url),
-                connect_args={"ssl": False} if asyncpg_ssl_off(url) else {},
+                connect_args={
+                    "timeout": CONNECT_TIMEOUT_S,  # an unreachable host is a 503, not a hang
+                    **({"ssl": False} if asyncpg_ssl_off(url) else {}),
+                },
                 pool_size=pool_size,
                 max_overflow=max_overflow,
                 pool_timeout=pool_timeout,

@@ -17,7 +17,7 @@ from lrhub_service.db.listener import announce
 from lrhub_service.db.models import Report, Run, utcnow
 from lrhub_service.usecases import events
 from lrhub_service.usecases.compiled import CompiledRun, FoldGroup, metric_value, refold
-from lrhub_service.usecases.compute import run_cost
+from lrhub_service.usecases.compute import affordable_steps, run_cost
 from lrhub_service.usecases.errors import Conflict, Invalid, run_not_found
 from lrhub_service.usecases.hub import Hub, greatest, stored_groups
 from lrhub_service.usecases.idempotency import IdemKey, lookup, once, remember
@@ -119,7 +119,9 @@ async def _report(
         compiled, decision = await _accept(hub, conn, run, compiled, step, effective, fresh, worker)
     horizon = run.horizon
     count = window_count(compiled, effective, window or hub.settings.window_max, horizon)
-    count = min(count, hub.settings.window_max)
+    count = affordable_steps(
+        hub.evaluator, compiled, effective, min(count, hub.settings.window_max)
+    )
     body = await hub.evaluator.run(
         run_cost(compiled, effective, count),
         "window",
