@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     eval_inline_cost: int = Field(
         default=256, ge=0, description="requests cheaper than this evaluate on the event loop"
     )
-    eval_queue: int = Field(default=4, ge=0, le=1000, description="evaluations waiting at most")
+    eval_queue: int = Field(default=32, ge=0, le=1000, description="evaluations waiting at most")
     eval_wait_s: float = Field(default=1.0, gt=0, description="longest wait in that queue")
     eval_timeout_s: float = Field(default=1.0, gt=0, description="longest single evaluation")
     max_body_bytes: int = Field(

@@ -95,10 +95,16 @@ async def read_value(hub: Hub, run_id: int, step: int) -> dict[str, Any]:
     return await hub.evaluator.run(run_cost(compiled, step, 1), "step", value_json, compiled, step)
 
 
+def _window_key(
+    compiled: CompiledRun, start: int, span: int, horizon: int
+) -> tuple[int, int, int | None]:
+    return (start, span, compiled.next_report(start, horizon))
+
+
 def window_payload(compiled: CompiledRun, start: int, count: int, horizon: int) -> bytes:
     """The rendered ``Window`` JSON, cached per compiled run (revision and state version)."""
     span = window_count(compiled, start, count, horizon)
-    key = (start, span, compiled.next_report(start, horizon))
+    key = _window_key(compiled, start, span, horizon)
     payload = compiled.windows.get(key)
     if payload is None:
         payload = orjson.dumps(window_json(compiled, start, span, horizon))
@@ -118,12 +124,14 @@ async def read_window(hub: Hub, run_id: int, start: int, count: int) -> tuple[by
         compiled = await hub.compiled_fresh(run_id, row.revision, row.state_version)
         span = window_count(compiled, start, count, row.horizon)
         span = affordable_steps(hub.evaluator, compiled, start, span)
-        payload = await hub.evaluator.run(
-            run_cost(compiled, start, span),
-            "count",
-            window_payload,
-            *(compiled, start, span, row.horizon),
-        )
+        payload = compiled.windows.get(_window_key(compiled, start, span, row.horizon))
+        if payload is None:  # not rendered yet (ranks ask for the same windows): evaluate
+            payload = await hub.evaluator.run(
+                run_cost(compiled, start, span),
+                "count",
+                window_payload,
+                *(compiled, start, span, row.horizon),
+            )
         last = start + span - 1
         if last <= row.horizon:
             return payload, compiled.revision
