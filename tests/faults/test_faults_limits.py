@@ -4,12 +4,17 @@ and advances whose answer says how many steps they hold, refusals counted in /me
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
+from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
 from faults_support import COSINE, metric_value, problem_of
 from starlette.requests import Request
 
+from bench.flood import create_runs
 from lrhub_service.api.problems import on_spec_error
 from lrhub_service.engine import SpecError
 
@@ -84,3 +89,28 @@ def test_a_step_without_a_value_is_a_422_naming_the_step_and_the_way_forward() -
     assert {"loc": "lr_lambda", "msg": "division by zero"} in body["errors"]
     step_error = next(e for e in body["errors"] if e["loc"] == "step")
     assert "step 3" in step_error["msg"] and "revisions" in step_error["msg"]
+
+
+@pytest.mark.slow
+def test_a_busy_evaluator_sheds_with_503_and_counts_it(live_server: Any, tmp_path: Path) -> None:
+    env = {"LRHUB_EVAL_QUEUE": "0", "LRHUB_EVAL_TIMEOUT_S": "10"}
+    server = live_server(f"sqlite:///{tmp_path / 'shed.db'}", env=env)
+    with httpx.Client(base_url=server.url, timeout=30.0) as client:
+        run_id = create_runs(client)["expressions"]
+        path = f"/v1/runs/{run_id}/window"
+
+        def window(start: int) -> httpx.Response:
+            with httpx.Client(base_url=server.url, timeout=30.0) as own:
+                return own.get(path, params={"start": start * 1000, "count": 600})
+
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(window, range(6)))
+        metrics = client.get("/metrics").text
+    statuses = sorted(a.status_code for a in answers)
+    assert 200 in statuses and 503 in statuses, statuses
+    for answer in answers:
+        if answer.status_code == 503:
+            assert answer.headers["retry-after"] == "1"
+            problem_of(answer)
+    shed = metric_value(metrics, "lrhub_shed_requests_total", 'reason="queue_full"')
+    assert shed == statuses.count(503)
