@@ -44,11 +44,16 @@ async def attach(
             changes: dict[str, Any] = {}
             if row.base_lrs is None:
                 steps_per_epoch = (row.options or {}).get("steps_per_epoch")
+                cost = spec_weight([row.schedule]).nodes
                 shape = await hub.evaluator.run(
-                    spec_weight([row.schedule]).nodes,
+                    cost,
                     "base_lrs",
                     describe,
-                    *(row.schedule, base_lrs, base_momentums, steps_per_epoch, "base_lrs"),
+                    row.schedule,
+                    base_lrs,
+                    base_momentums,
+                    steps_per_epoch,
+                    "base_lrs",
                 )
                 if shape is None:  # pragma: no cover - bases were given
                     raise Invalid("base_lrs could not be applied", loc="base_lrs")

@@ -17,7 +17,7 @@ from lrhub_service.db.models import Revision, Run, utcnow
 from lrhub_service.engine import Schedule, SpecError
 from lrhub_service.usecases import events
 from lrhub_service.usecases.compiled import CompiledRun, SegmentRecord, build
-from lrhub_service.usecases.compute import run_cost
+from lrhub_service.usecases.compute import run_cost, spec_weight
 from lrhub_service.usecases.errors import Conflict, Invalid, PreconditionFailed, run_not_found
 from lrhub_service.usecases.hub import Hub, active_segments, load_compiled
 from lrhub_service.usecases.idempotency import IdemKey, lookup, once, remember
@@ -66,7 +66,9 @@ async def revise(
     idem: IdemKey | None = None,
 ) -> dict[str, Any]:
     """Add a revision; 412 when ``expected_revision`` is stale (a keyed retry replays)."""
-    canonical = parse_schedule(schedule)
+    canonical = await hub.evaluator.run(
+        spec_weight([schedule]).nodes, "schedule", parse_schedule, schedule
+    )
 
     async def act() -> tuple[int, dict[str, Any]]:
         async with hub.db.transaction() as conn:
@@ -100,8 +102,10 @@ async def revise(
             )
             spe = (run.options or {}).get("steps_per_epoch")
             try:
-                trial: Schedule | None = build(
-                    active_segments([*segments, new]), run.base_lrs, run.base_momentums, spe
+                active = active_segments([*segments, new])
+                cost = spec_weight(segment.schedule for segment in active).nodes
+                trial: Schedule | None = await hub.evaluator.run(
+                    cost, "schedule", build, active, run.base_lrs, run.base_momentums, spe
                 )
             except SpecError as exc:
                 if compiled is not None or not _needs_bases(exc):

@@ -126,11 +126,9 @@ async def read_window(hub: Hub, run_id: int, start: int, count: int) -> tuple[by
         span = affordable_steps(hub.evaluator, compiled, start, span)
         payload = compiled.windows.get(_window_key(compiled, start, span, row.horizon))
         if payload is None:  # not rendered yet (ranks ask for the same windows): evaluate
+            cost = run_cost(compiled, start, span)
             payload = await hub.evaluator.run(
-                run_cost(compiled, start, span),
-                "count",
-                window_payload,
-                *(compiled, start, span, row.horizon),
+                cost, "count", window_payload, compiled, start, span, row.horizon
             )
         last = start + span - 1
         if last <= row.horizon:
