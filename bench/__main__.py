@@ -15,11 +15,11 @@ from collections.abc import Callable
 from bench._util import DEFAULT_ADMIN_URL, Row, row
 from bench.servers import BenchContext, bench_context
 
-SECTIONS = ("client", "engine", "read", "advance", "scale")
+SECTIONS = ("client", "engine", "flood", "read", "advance", "scale")
 
 
 def _external(module_name: str, quick: bool) -> list[Row]:
-    """Rows from bench/client.py or bench/engine.py (`main(quick) -> list[dict]`)."""
+    """Rows from bench/client.py, engine.py or flood.py (`main(quick) -> list[dict]`)."""
     try:
         module = importlib.import_module(f"bench.{module_name}")
     except ImportError as exc:
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         args.workers = 1 if args.quick else os.cpu_count() or 1
     began = time.perf_counter()
     rows: list[Row] = []
-    for name in ("client", "engine"):
+    for name in ("client", "engine", "flood"):
         if name in args.only:
             rows += _guarded(name, lambda n=name: _external(n, args.quick))
     served = [s for s in ("read", "advance", "scale") if s in args.only]

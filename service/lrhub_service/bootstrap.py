@@ -44,6 +44,7 @@ async def open_hub(settings: Settings, *, fast_path: bool = True) -> Hub:
 
 async def close_hub(hub: Hub) -> None:
     """Release what ``open_hub`` opened."""
+    hub.evaluator.close()
     await hub.pruner.close()
     await hub.fast.close()
     await hub.db.dispose()

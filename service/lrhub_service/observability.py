@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import sys
+import time
 from typing import Any
 
 import orjson
@@ -17,6 +20,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+LAG_INTERVAL_S = 0.025
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -78,6 +83,30 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="max",
         )
+        self.refused = Counter(
+            "lrhub_refused_requests",
+            "Requests refused as over a limit (reason: limit, timeout)",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.shed = Counter(
+            "lrhub_shed_requests",
+            "Requests shed with 503 because evaluation was busy (reason: queue_full, queue_wait)",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.loop_lag = Histogram(
+            "lrhub_event_loop_lag_seconds",
+            f"How late a {LAG_INTERVAL_S * 1000:g} ms asyncio timer fires",
+            buckets=LAG_BUCKETS,
+            registry=self.registry,
+        )
+        self.loop_lag_max = Gauge(
+            "lrhub_event_loop_lag_max_seconds",
+            "The largest event-loop lag seen since the process started",
+            registry=self.registry,
+            multiprocess_mode="max",
+        )
 
     def render(self) -> bytes:
         """The exposition text; merges every worker when PROMETHEUS_MULTIPROC_DIR is set."""
@@ -86,3 +115,32 @@ class Metrics:
             multiprocess.MultiProcessCollector(registry)
             return generate_latest(registry)
         return generate_latest(self.registry)
+
+
+class LoopLagMonitor:
+    """A periodic timer on the event loop; how late it fires is the loop's lag."""
+
+    def __init__(self, metrics: Metrics, interval_s: float = LAG_INTERVAL_S) -> None:
+        self._metrics = metrics
+        self._interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+        self.max_lag_s = 0.0
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._watch())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _watch(self) -> None:
+        while True:
+            due = time.perf_counter() + self._interval_s
+            await asyncio.sleep(self._interval_s)
+            lag = max(0.0, time.perf_counter() - due)
+            self._metrics.loop_lag.observe(lag)
+            if lag > self.max_lag_s:
+                self.max_lag_s = lag
+                self._metrics.loop_lag_max.set(lag)

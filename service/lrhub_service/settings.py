@@ -20,7 +20,10 @@ class ConfiguredToken:
 class Settings(BaseSettings):
     """Every knob of ``lrhub serve``; each field is also the ``LRHUB_<NAME>`` variable."""
 
-    model_config = SettingsConfigDict(env_prefix="LRHUB_", extra="ignore")
+    # hide_input_in_errors: a bad LRHUB_TOKENS or URL must never print the secret it holds
+    model_config = SettingsConfigDict(
+        env_prefix="LRHUB_", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         default="sqlite:///./lrhub.db",
@@ -34,8 +37,23 @@ class Settings(BaseSettings):
         description="comma-separated name:scope:secret tokens (scope read or write)",
     )
     window_max: int = Field(default=4096, ge=1, le=1_000_000)
+    advance_max: int = Field(default=4096, ge=1, le=1_000_000, description="steps per advance")
     preview_max_steps: int = Field(default=100_000, ge=1)
-    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    preview_max_values: int = Field(
+        default=2_000_000, ge=1, description="steps x groups of one preview"
+    )
+    eval_max_cost: int = Field(
+        default=4_000_000, ge=1, description="node evaluations one request may cost"
+    )
+    eval_inline_cost: int = Field(
+        default=256, ge=0, description="requests cheaper than this evaluate on the event loop"
+    )
+    eval_queue: int = Field(default=32, ge=0, le=1000, description="evaluations waiting at most")
+    eval_wait_s: float = Field(default=1.0, gt=0, description="longest wait in that queue")
+    eval_timeout_s: float = Field(default=1.0, gt=0, description="longest single evaluation")
+    max_body_bytes: int = Field(
+        default=262_144, ge=1024, description="parsing a body holds the event loop: keep it small"
+    )
     log_level: str = "info"
     log_json: bool = True
     pool_size: int = Field(default=5, ge=1, le=200)

@@ -14,11 +14,15 @@ from fastapi.openapi.utils import get_openapi
 from lrhub_service.api import problems
 from lrhub_service.api.auth import AuthMiddleware, document_security
 from lrhub_service.api.fastread import FastReadMiddleware
-from lrhub_service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from lrhub_service.api.middleware import (
+    BodyLimitMiddleware,
+    FaultBarrierMiddleware,
+    MetricsMiddleware,
+)
 from lrhub_service.api.responses import OrjsonResponse
-from lrhub_service.api.routes import lr_finder, ops, preview, runs, values
+from lrhub_service.api.routes import limits, lr_finder, ops, preview, runs, values
 from lrhub_service.bootstrap import close_hub, open_hub
-from lrhub_service.observability import Metrics
+from lrhub_service.observability import LoopLagMonitor, Metrics
 from lrhub_service.settings import Settings
 from lrhub_service.usecases import schema
 from lrhub_service.usecases.tokens import TokenStore
@@ -52,10 +56,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = app.state.hub = await open_hub(settings)
         app.state.tokens = TokenStore(settings, hub.db)
         app.state.migration_head = schema.head_revision()
+        lag = LoopLagMonitor(metrics)
+        lag.start()
         log.info("lrhub ready", extra={"database": hub.db.backend})
         try:
             yield
         finally:
+            await lag.close()
             await close_hub(hub)
 
     app = FastAPI(
@@ -75,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runs.write,
         preview.router,
         lr_finder.router,
+        limits.router,
         ops.router,
     ):
         app.include_router(router)
@@ -82,5 +90,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(FastReadMiddleware)
     app.add_middleware(AuthMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(FaultBarrierMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -11,8 +11,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lrhub_service.api.problems import problem
-from lrhub_service.usecases.tokens import TokenStore
+from lrhub_service.api.problems import problem, unavailable
+from lrhub_service.usecases.errors import DatabaseUnavailable
+from lrhub_service.usecases.tokens import Principal, TokenStore
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 READ_POSTS = {"/v1/preview"}
@@ -50,7 +51,12 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         store: TokenStore = scope["app"].state.tokens
-        if not await store.enabled():
+        try:
+            enabled = await store.enabled()
+        except DatabaseUnavailable:  # the stored tokens cannot be read: nobody can be checked
+            await unavailable()(scope, receive, send)
+            return
+        if not enabled:
             await self.app(scope, receive, send)
             return
         secret = _bearer(scope)
@@ -62,7 +68,11 @@ class AuthMiddleware:
                 headers=CHALLENGE,
             )(scope, receive, send)
             return
-        principal = await store.verify(secret)
+        try:
+            principal: Principal | None = await store.verify(secret)
+        except DatabaseUnavailable:
+            await unavailable()(scope, receive, send)
+            return
         if principal is None:
             await problem(
                 401,

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lrhub_service.api.lr_query import well_formed_lr_request
 from lrhub_service.usecases import values
+from lrhub_service.usecases.compute import RequestRefused
 
 LR_ROUTE = SimpleNamespace(path="/v1/runs/{run_id}/lr")  # the label metrics record
 
@@ -33,6 +34,8 @@ class FastReadMiddleware:
                 run_id, step = parsed
                 try:
                     body = await values.read_value(scope["app"].state.hub, run_id, step)
+                except RequestRefused:
+                    raise  # refused or shed: evaluating again in the route would not help
                 except Exception:
                     pass  # the route answers it again, with the documented error
                 else:

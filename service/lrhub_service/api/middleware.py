@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: the body size limit and request metrics/logging."""
+"""Pure ASGI middleware: the body size limit, request metrics/logging and the fault barrier."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import time
 from typing import Any
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lrhub_service.api.problems import problem, run_id_of
+from lrhub_service.api.problems import answer_for, problem, run_id_of
 from lrhub_service.observability import Metrics
 
 log = logging.getLogger("lrhub.access")
@@ -123,3 +124,32 @@ def _route_template(scope: dict[str, Any]) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else "unmatched"
+
+
+class FaultBarrierMiddleware:
+    """Every request gets an answer: an exception that escapes the app (or a middleware
+    inside this one) before the response started becomes problem+json (503 with
+    ``Retry-After`` for a database outage), so uvicorn never closes the connection on it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            response = await answer_for(Request(scope), exc)
+            await response(scope, receive, send)

@@ -17,23 +17,10 @@ from starlette.responses import Response
 
 from lrhub_service.engine import SpecError
 from lrhub_service.engine.expr import ExpressionError
-from lrhub_service.usecases.errors import ServiceError
+from lrhub_service.usecases.compute import Overloaded, RequestRefused
+from lrhub_service.usecases.errors import DatabaseUnavailable, ServiceError, is_unavailable
 
 log = logging.getLogger("lrhub.api")
-
-SQLITE_BUSY_WORDS = ("locked", "busy", "unable to open", "disk i/o")
-DATABASE_DOWN: tuple[type[Exception], ...] = (
-    sa_exc.TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.InvalidCatalogNameError,
-    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    ConnectionError,
-    TimeoutError,
-)
 
 
 def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
@@ -135,7 +122,17 @@ async def on_validation_error(_request: Request, exc: RequestValidationError) ->
     return problem(422, detail, items)
 
 
-async def on_service_error(_request: Request, exc: ServiceError) -> Response:
+def count_refusal(request: Request, exc: RequestRefused) -> None:
+    """Count a refused (over a limit) or shed (busy) request in /metrics."""
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        counter = metrics.shed if isinstance(exc, Overloaded) else metrics.refused
+        counter.labels(exc.reason).inc()
+
+
+async def on_service_error(request: Request, exc: ServiceError) -> Response:
+    if isinstance(exc, RequestRefused):
+        count_refusal(request, exc)
     return problem(
         exc.status, exc.message, exc.errors, kind=exc.kind, title=exc.title, headers=exc.headers
     )
@@ -152,6 +149,13 @@ async def on_http_error(_request: Request, exc: StarletteHTTPException) -> Respo
 async def on_spec_error(_request: Request, exc: SpecError) -> Response:
     """A schedule that cannot give a value (e.g. an expression negative at some step)."""
     errors = [{"loc": e["loc"] or "schedule", "msg": e["msg"]} for e in exc.errors]
+    step = getattr(exc, "step", None)
+    if isinstance(step, int):  # the engine names the first step it cannot compute
+        advice = f"revise the schedule from step {step} (POST /v1/runs/{{id}}/revisions)"
+        errors.append({"loc": "step", "msg": f"no value at step {step}: {advice}"})
+        return problem(
+            422, f"the schedule cannot be evaluated at step {step}: {exc.detail}; {advice}", errors
+        )
     return problem(422, f"the schedule cannot be evaluated: {exc.detail}", errors)
 
 
@@ -174,43 +178,27 @@ async def on_unstorable(_request: Request, exc: Exception) -> Response:
     return problem(422, f"a value in the request cannot be stored: {type(exc).__name__}")
 
 
+def unavailable(detail: str = "the database is unavailable right now; retry shortly") -> Response:
+    """The 503 of a database outage (or a shed request): retry after a second."""
+    return problem(503, detail, headers={"Retry-After": str(DatabaseUnavailable.retry_after_s)})
+
+
 async def on_database_down(request: Request, exc: Exception) -> Response:
     """The database is unreachable, locked too long or out of connections: retry later."""
+    cause = exc.reason if isinstance(exc, DatabaseUnavailable) else type(exc).__name__
     log.warning(
         "database unavailable on %s %s: %s",
         request.method,
         request.url.path,
-        type(exc).__name__,
+        cause,
         extra={"run_id": run_id_of(request.path_params)},
     )
-    return problem(
-        503,
-        "the database is unavailable right now; retry shortly",
-        headers={"Retry-After": "1"},
-    )
-
-
-def _unavailable(exc: BaseException) -> bool:
-    """Whether a database error means "try again later" rather than a bug."""
-    if _caused_by(exc, DATABASE_DOWN):
-        return True
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, sqlite3.OperationalError):
-            return any(word in str(seen).lower() for word in SQLITE_BUSY_WORDS)
-        seen = getattr(seen, "orig", None) or seen.__cause__
-    return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
-
-
-async def on_sqlite_error(request: Request, exc: sqlite3.OperationalError) -> Response:
-    if _unavailable(exc):
-        return await on_database_down(request, exc)
-    return await on_unexpected(request, exc)
+    return unavailable()
 
 
 async def on_dbapi_error(request: Request, exc: sa_exc.DBAPIError) -> Response:
     """Sort a SQLAlchemy-wrapped driver error: unreachable (503), unstorable data (422), bug."""
-    if exc.connection_invalidated or _unavailable(exc):
+    if is_unavailable(exc):
         return await on_database_down(request, exc)
     if _caused_by(exc, (asyncpg.DataError, sqlite3.DataError)):
         return await on_unstorable(request, exc)
@@ -218,6 +206,9 @@ async def on_dbapi_error(request: Request, exc: sa_exc.DBAPIError) -> Response:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
+    """Anything else: a raw driver outage (the fast path) is a 503, the rest a logged 500."""
+    if is_unavailable(exc):
+        return await on_database_down(request, exc)
     run_id = run_id_of(request.path_params)
     log.error(
         "unhandled error on %s %s",
@@ -227,6 +218,13 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
         extra={"run_id": run_id},
     )
     return problem(500, "the server hit an unexpected error; it has been logged")
+
+
+async def answer_for(request: Request, exc: Exception) -> Response:
+    """The problem+json answer to an exception that escaped every handler."""
+    if isinstance(exc, ServiceError):
+        return await on_service_error(request, exc)
+    return await on_unexpected(request, exc)
 
 
 def install(app: FastAPI) -> None:
@@ -239,8 +237,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ArithmeticError, on_arithmetic)  # type: ignore[arg-type]
     app.add_exception_handler(sa_exc.DataError, on_unstorable)
     app.add_exception_handler(asyncpg.DataError, on_unstorable)
-    for kind in DATABASE_DOWN:
-        app.add_exception_handler(kind, on_database_down)
+    app.add_exception_handler(DatabaseUnavailable, on_database_down)
     app.add_exception_handler(sa_exc.DBAPIError, on_dbapi_error)  # type: ignore[arg-type]
-    app.add_exception_handler(sqlite3.OperationalError, on_sqlite_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, on_unexpected)

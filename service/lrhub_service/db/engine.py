@@ -7,6 +7,9 @@ Three ways to talk to the database, chosen per use-case:
 - ``db.transaction()``: a read-modify-write transaction. PostgreSQL takes row locks with
   ``SELECT ... FOR UPDATE``; SQLite starts with ``BEGIN IMMEDIATE`` so writers queue on the
   busy timeout instead of failing with "database is locked".
+
+Both raise :class:`~lrhub_service.db.errors.DatabaseUnavailable` when the database cannot
+be reached (connecting, or any statement inside the block), never a driver's own error.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from lrhub_service.db.errors import faults_as_domain_errors
 from lrhub_service.db.urls import async_url, asyncpg_ssl_off, backend_name, is_memory_sqlite
 
 MODE_OPTION = "lrhub_mode"
+CONNECT_TIMEOUT_S = 5.0
 
 
 class Database:
@@ -49,7 +54,10 @@ class Database:
         else:
             self.engine = create_async_engine(
                 async_url(url),
-                connect_args={"ssl": False} if asyncpg_ssl_off(url) else {},
+                connect_args={
+                    "timeout": CONNECT_TIMEOUT_S,  # an unreachable host is a 503, not a hang
+                    **({"ssl": False} if asyncpg_ssl_off(url) else {}),
+                },
                 pool_size=pool_size,
                 max_overflow=max_overflow,
                 pool_timeout=pool_timeout,
@@ -63,7 +71,7 @@ class Database:
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[AsyncConnection]:
         """A connection where each statement commits by itself."""
-        async with self.engine.connect() as conn:
+        async with faults_as_domain_errors(), self.engine.connect() as conn:
             if self.is_sqlite:
                 await conn.execution_options(**{MODE_OPTION: "autocommit"})
             else:
@@ -74,7 +82,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A read-modify-write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
-        async with self.engine.connect() as conn:
+        async with faults_as_domain_errors(), self.engine.connect() as conn:
             if self.is_sqlite:
                 await conn.execution_options(**{MODE_OPTION: "write"})
             async with conn.begin():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lrhub_service.usecases import events, unit_of_work
+from lrhub_service.usecases.compute import run_cost, spec_weight
 from lrhub_service.usecases.errors import Conflict, Invalid
 from lrhub_service.usecases.hub import Hub
 from lrhub_service.usecases.idempotency import IdemKey
@@ -34,12 +35,15 @@ async def attach(
         row = work.run
         changes: dict[str, Any] = {}
         if row.base_lrs is None:
-            shape = describe(
+            shape = await work.hub.evaluator.run(
+                spec_weight([row.schedule]).nodes,
+                "base_lrs",
+                describe,
                 row.schedule,
                 base_lrs,
                 base_momentums,
                 (row.options or {}).get("steps_per_epoch"),
-                loc="base_lrs",
+                "base_lrs",
             )
             if shape is None:  # pragma: no cover - bases were given
                 raise Invalid("base_lrs could not be applied", loc="base_lrs")
@@ -84,7 +88,9 @@ async def attach(
         answer = {
             "run": run_json(fresh),
             "start_step": start,
-            "values": value_json(compiled, start),
+            "values": await work.hub.evaluator.run(
+                run_cost(compiled, start, 1), "step", value_json, compiled, start
+            ),
             "clean_exit": fresh.clean_exit,
         }
         return 200, answer

@@ -119,6 +119,14 @@ class FoldedState:
         return FoldedState(self.initial, log, len(log.changes), state, key, highest), decisions
 
 
+@dataclass(frozen=True)
+class Weight:
+    """What one value of a schedule costs (nodes), and whether that grows with the step."""
+
+    nodes: int = 1
+    running_product: bool = False
+
+
 @dataclass
 class CompiledRun:
     """A run's schedule for one revision plus its folded state for one state version."""
@@ -129,6 +137,7 @@ class CompiledRun:
     schedule: Schedule
     folded: FoldedState
     report_interval: int
+    weight: Weight = field(default_factory=Weight)  # for the request cost estimate
     windows: OrderedDict[tuple[int, int, int | None], bytes] = field(
         default_factory=OrderedDict, repr=False
     )

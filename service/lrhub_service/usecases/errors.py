@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+# the db part's outage error, re-exported for the api (which never imports the db part)
+from lrhub_service.db.errors import DatabaseUnavailable, is_unavailable  # noqa: F401
+
 
 class ServiceError(Exception):
     """Base class: ``status``, a problem ``kind``, a ``title`` and field-level ``errors``."""

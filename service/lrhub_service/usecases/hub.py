@@ -23,6 +23,7 @@ from lrhub_service.usecases.compiled import (
     fold_groups,
     group_reports,
 )
+from lrhub_service.usecases.compute import Evaluator, Limits, spec_weight
 from lrhub_service.usecases.errors import Conflict, run_not_found
 from lrhub_service.usecases.idempotency import Pruner
 
@@ -36,6 +37,7 @@ class Hub:
         self.fast = fast
         self.cache = RunCache()
         self.pruner = Pruner(db, settings.idempotency_ttl_s)
+        self.evaluator = Evaluator(Limits.from_settings(settings))
         self._loading: dict[int, asyncio.Lock] = {}
         fast.check = self.first_bad_step
 
@@ -63,7 +65,7 @@ class Hub:
         hit = self.cache.get(run_id, revision, state_version)
         if hit is not None:
             return hit
-        return await load_compiled(rows, records, run_id)
+        return await load_compiled(rows, records, run_id, self.evaluator)
 
     async def compiled_fresh(self, run_id: int, revision: int, state_version: int) -> CompiledRun:
         """The compiled run for these versions, read on a connection of its own (cached)."""
@@ -76,7 +78,7 @@ class Hub:
             if hit is not None:
                 return hit
             async with self.reading() as (rows, records):
-                item = await load_compiled(rows, records, run_id)
+                item = await load_compiled(rows, records, run_id, self.evaluator)
             if (item.revision, item.state_version) == (revision, state_version):
                 self.cache.put(item)  # committed versions: safe to share
             return item
@@ -119,15 +121,22 @@ async def segments_of(records: RunRecords, run_id: int) -> list[SegmentRecord]:
     ]
 
 
-async def load_compiled(rows: RunRows, records: RunRecords, run_id: int) -> CompiledRun:
+async def load_compiled(
+    rows: RunRows, records: RunRecords, run_id: int, evaluator: Evaluator | None = None
+) -> CompiledRun:
     """Read a run's revisions and counted reports and compile them (409 without bases)."""
     row = await rows.get(run_id)
     if row is None:
         raise run_not_found(run_id)
     segments = active_segments(await segments_of(records, run_id))
     options = row.options or {}
+    weight = spec_weight(segment.schedule for segment in segments)
     try:
-        schedule = build(segments, row.base_lrs, row.base_momentums, options.get("steps_per_epoch"))
+        args = (segments, row.base_lrs, row.base_momentums, options.get("steps_per_epoch"))
+        if evaluator is None:
+            schedule = build(*args)
+        else:  # compiling costs about what one value costs: off the loop when it is big
+            schedule = await evaluator.run(weight.nodes, "schedule", build, *args)
     except SpecError as exc:
         raise Conflict(
             f"run {run_id} cannot be evaluated yet: {exc.detail}", loc="base_lrs"
@@ -144,4 +153,5 @@ async def load_compiled(rows: RunRows, records: RunRecords, run_id: int) -> Comp
         schedule=schedule,
         folded=folded,
         report_interval=int(options.get("report_interval") or 1),
+        weight=weight,
     )

@@ -13,6 +13,7 @@ from typing import Any
 from lrhub_service.db.models import utcnow
 from lrhub_service.usecases import events, unit_of_work
 from lrhub_service.usecases.compiled import CompiledRun, FoldGroup, metric_value, refold
+from lrhub_service.usecases.compute import affordable_steps, run_cost
 from lrhub_service.usecases.errors import Conflict, Invalid
 from lrhub_service.usecases.hub import Hub, load_compiled, stored_groups
 from lrhub_service.usecases.idempotency import IdemKey
@@ -77,9 +78,19 @@ async def _report(
         compiled, decision = await _accept(work, compiled, step, effective, fresh, worker)
     work.keep(compiled)
     horizon = run.horizon
-    max_steps = work.hub.settings.window_max
-    span = min(window_count(compiled, effective, window or max_steps, horizon), max_steps)
-    body = window_json(compiled, effective, span, horizon, promised_through=effective + span - 1)
+    hub = work.hub
+    count = window_count(compiled, effective, window or hub.settings.window_max, horizon)
+    span = affordable_steps(hub.evaluator, compiled, effective, min(count, hub.settings.window_max))
+    body = await hub.evaluator.run(
+        run_cost(compiled, effective, span),
+        "window",
+        window_json,
+        compiled,
+        effective,
+        span,
+        horizon,
+        effective + span - 1,
+    )
     await work.rows.raise_horizon(run_id, effective + span - 1)
     await touch_worker(work.records, run_id, worker, step)
     state = compiled.folded.at(effective)
@@ -90,7 +101,9 @@ async def _report(
         "decision": decision,
         "stop": state.stopped,
         "diverged": diverged,
-        "values": value_json(compiled, effective),
+        "values": await hub.evaluator.run(
+            run_cost(compiled, effective, 1), "step", value_json, compiled, effective
+        ),
         "window": body,
     }
 

@@ -12,6 +12,7 @@ from lrhub_service.engine import Schedule, SpecError, canonical_json, parse_spec
 from lrhub_service.engine.errors import MissingBaseLR
 from lrhub_service.usecases import events, unit_of_work
 from lrhub_service.usecases.compiled import SegmentRecord, build
+from lrhub_service.usecases.compute import spec_weight
 from lrhub_service.usecases.errors import Conflict, Invalid, NotFound, run_not_found
 from lrhub_service.usecases.hub import Hub
 from lrhub_service.usecases.idempotency import IdemKey
@@ -55,6 +56,12 @@ def needs_base_lr(exc: SpecError) -> bool:
     return isinstance(exc, MissingBaseLR) or all(e["loc"].endswith("base_lr") for e in exc.errors)
 
 
+def _validate(schedule: Any, options: dict[str, Any]) -> tuple[dict[str, Any], Schedule | None]:
+    """The canonical spec and its shape (parsed and compiled on the evaluation worker)."""
+    canonical = parse_schedule(schedule)
+    return canonical, describe(canonical, None, None, options.get("steps_per_epoch"))
+
+
 async def create_run(
     hub: Hub,
     name: str,
@@ -64,8 +71,9 @@ async def create_run(
     idem: IdemKey | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Get-or-create by name; returns (run, created). 409 when the stored spec differs."""
-    canonical = parse_schedule(schedule)
-    shape = describe(canonical, None, None, options.get("steps_per_epoch"))
+    canonical, shape = await hub.evaluator.run(
+        spec_weight([schedule]).nodes, "schedule", _validate, schedule, options
+    )
 
     async def act(work: RunWork) -> tuple[int, dict[str, Any]]:
         existing = await work.rows.by_name(name, lock=True)

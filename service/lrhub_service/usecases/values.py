@@ -9,6 +9,7 @@ import orjson
 from lrhub_service.db.run_store import Freshness, Refused, Stored
 from lrhub_service.usecases import unit_of_work
 from lrhub_service.usecases.compiled import EVALUATION_ERRORS, CompiledRun
+from lrhub_service.usecases.compute import affordable_steps, run_cost
 from lrhub_service.usecases.errors import Unavailable, Unevaluable, run_not_found
 from lrhub_service.usecases.hub import Hub
 from lrhub_service.usecases.idempotency import IdemKey, mismatch
@@ -83,15 +84,23 @@ async def read_value(hub: Hub, run_id: int, step: int) -> dict[str, Any]:
     row = await _freshness(hub, run_id)
     compiled = await hub.compiled_fresh(run_id, row.revision, row.state_version)
     try:
-        return value_json(compiled, step)
+        return await hub.evaluator.run(
+            run_cost(compiled, step, 1), "step", value_json, compiled, step
+        )
     except EVALUATION_ERRORS as exc:
         raise Unevaluable(run_id, step, str(exc)) from exc
+
+
+def _window_key(
+    compiled: CompiledRun, start: int, span: int, horizon: int
+) -> tuple[int, int, int | None]:
+    return (start, span, compiled.next_report(start, horizon))
 
 
 def window_payload(compiled: CompiledRun, start: int, count: int, horizon: int) -> bytes:
     """The rendered ``Window`` JSON, cached per compiled run (revision and state version)."""
     span = window_count(compiled, start, count, horizon)
-    key = (start, span, compiled.next_report(start, horizon))
+    key = _window_key(compiled, start, span, horizon)
     payload = compiled.windows.get(key)
     if payload is None:
         try:
@@ -129,7 +138,13 @@ async def read_window(
         row = await _freshness(hub, run_id)
         compiled = await hub.compiled_fresh(run_id, row.revision, row.state_version)
         span = window_count(compiled, start, count, row.horizon)
-        payload = window_payload(compiled, start, span, row.horizon)
+        span = affordable_steps(hub.evaluator, compiled, start, span)
+        payload = compiled.windows.get(_window_key(compiled, start, span, row.horizon))
+        if payload is None:  # not rendered yet (ranks ask for the same windows): evaluate
+            cost = run_cost(compiled, start, span)
+            payload = await hub.evaluator.run(
+                cost, "count", window_payload, compiled, start, span, row.horizon
+            )
         last = start + span - 1
         if last <= row.horizon or not may_promise or start > row.horizon + 1:
             return with_promise(payload, promised_part(start, last, row.horizon)), row.revision
@@ -149,7 +164,10 @@ async def advance(hub: Hub, run_id: int, count: int, idem: IdemKey | None = None
     block its first attempt took (re-rendered: handed-out steps keep their values, except
     across a resume or restart).
     """
-    taken = min(count, hub.settings.window_max)
+    taken = min(count, hub.settings.advance_max)
+    known = hub.cache.peek(run_id)
+    if known is not None:  # within the request budget for what the run costs to evaluate
+        taken = affordable_steps(hub.evaluator, known, 0, taken)
     outcome = await unit_of_work.take_steps(hub, run_id, taken, idem)
     if isinstance(outcome, Refused):
         raise Unevaluable(run_id, outcome.step, outcome.reason)
@@ -164,10 +182,13 @@ async def advance(hub: Hub, run_id: int, count: int, idem: IdemKey | None = None
     else:
         start = outcome.first_step
         compiled = await hub.compiled_fresh(run_id, outcome.revision, outcome.state_version)
+    cost = run_cost(compiled, start, taken)
     try:
         if count == 1:
-            return value_json(compiled, start)
-        return window_json(compiled, start, taken, -1, promised_through=start + taken - 1)
+            return await hub.evaluator.run(cost, "count", value_json, compiled, start)
+        return await hub.evaluator.run(
+            cost, "count", window_json, compiled, start, taken, -1, start + taken - 1
+        )
     except EVALUATION_ERRORS as exc:  # a replay across a revision: nothing is taken here
         raise unevaluable(compiled, start, taken, exc) from exc
 

@@ -1,6 +1,8 @@
-"""``POST /v1/preview``: a spec's curve as a ``Window``, nothing stored."""
+"""``POST /v1/preview``: a spec's curve, nothing stored (the preview use case, as a Window)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -8,6 +10,7 @@ from starlette.responses import Response
 from lrhub_service.api.responses import hub_of, json_response
 from lrhub_service.api.schemas import Preview
 from lrhub_service.engine import SpecError
+from lrhub_service.usecases.compute import LimitExceeded, request_cost, spec_weight
 from lrhub_service.usecases.errors import Invalid
 from lrhub_service.usecases.preview import PreviewInputError, evaluate_preview
 from lrhub_service.usecases.spec_errors import invalid_spec
@@ -18,6 +21,24 @@ router = APIRouter(prefix="/v1", tags=["preview"])
 @router.post("/preview")
 async def preview(request: Request, body: Preview) -> Response:
     """Evaluate ``steps`` values of a spec from step 0 (base_lrs needed when the spec has none)."""
+    settings = hub_of(request).settings
+    limit = settings.preview_max_steps
+    if body.steps > limit:
+        raise LimitExceeded("steps", f"must be <= {limit} (the preview_max_steps limit)")
+    groups = len(body.base_lrs) if body.base_lrs else 1
+    if body.steps * groups > settings.preview_max_values:
+        raise LimitExceeded(
+            "steps",
+            f"steps x groups must be <= {settings.preview_max_values} "
+            "(the preview_max_values limit)",
+        )
+    cost = request_cost(spec_weight([body.schedule]), 0, body.steps, groups)
+    window = await hub_of(request).evaluator.run(cost, "steps", _evaluate, body, limit)
+    return json_response(window)
+
+
+def _evaluate(body: Preview, max_steps: int) -> dict[str, Any]:
+    """The preview ``Window`` (runs on the evaluation worker: parse, build, evaluate)."""
     try:
         curve = evaluate_preview(
             body.schedule,
@@ -26,22 +47,20 @@ async def preview(request: Request, body: Preview) -> Response:
             body.base_lrs,
             body.steps_per_epoch,
             base_momentums=body.base_momentums,
-            max_steps=hub_of(request).settings.preview_max_steps,
+            max_steps=max_steps,
             relative=False,
         )
     except PreviewInputError as exc:
         raise Invalid(exc.detail, errors=exc.errors) from exc
     except SpecError as exc:
         raise invalid_spec(exc, "schedule", built=True) from exc
-    return json_response(
-        {
-            "start": 0,
-            "count": curve.steps,
-            "revision": 0,
-            "lrs": curve.lrs,
-            "momentums": curve.momentums,
-            "next_report": None,
-            "stop": curve.stopped,
-            "promised_through": None,
-        }
-    )
+    return {
+        "start": 0,
+        "count": curve.steps,
+        "revision": 0,
+        "lrs": curve.lrs,
+        "momentums": curve.momentums,
+        "next_report": None,
+        "stop": curve.stopped,
+        "promised_through": None,
+    }
