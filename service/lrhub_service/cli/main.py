@@ -10,12 +10,16 @@ import ipaddress
 import secrets
 import sys
 from collections.abc import Callable, Sequence
+from functools import wraps
 from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 
+from lrhub_service.cli.serving import run_server
+from lrhub_service.db.urls import DatabaseURLError
 from lrhub_service.settings import Settings
+from lrhub_service.usecases import schema, tokens
 
 LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,9 +59,6 @@ def _fail(message: str, code: int = 1) -> Any:
 
 def _friendly(function: F) -> F:
     """Known failures (a bad URL, a bad value) become one line instead of a traceback."""
-    from functools import wraps
-
-    from lrhub_service.db.urls import DatabaseURLError
 
     @wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -85,7 +86,6 @@ def serve(
     insecure: Annotated[bool, typer.Option(help="Allow a public bind without tokens.")] = False,
 ) -> None:
     """Run the API server (SQLite databases are migrated first)."""
-    from lrhub_service.cli.serving import run_server
 
     settings = _settings(
         database_url=database_url, host=host, port=port, workers=workers,
@@ -103,10 +103,9 @@ def upgrade(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Apply migrations up to a revision (default: head)."""
-    from lrhub_service.db import migrate
 
     url = _settings(database_url=database_url).database_url
-    migrate.upgrade(url, revision)
+    schema.upgrade(url, revision)
     _print_revision(url)
 
 
@@ -117,10 +116,9 @@ def downgrade(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Revert migrations down to a revision (default: one step)."""
-    from lrhub_service.db import migrate
 
     url = _settings(database_url=database_url).database_url
-    migrate.downgrade(url, revision)
+    schema.downgrade(url, revision)
     _print_revision(url)
 
 
@@ -132,23 +130,15 @@ def current(database_url: DatabaseUrl = None) -> None:
 
 
 def _print_revision(url: str) -> None:
-    from lrhub_service.db import migrate
-
-    print(f"current: {migrate.current_revision(url) or 'empty'} (head: {migrate.head_revision()})")
+    print(f"current: {schema.current_revision(url) or 'empty'} (head: {schema.head_revision()})")
 
 
 def _token_database(database_url: str | None) -> str:
     """The database URL, migrated when it is the embedded SQLite (as ``serve`` does)."""
-    from lrhub_service.db import migrate
-    from lrhub_service.db.urls import backend_name
-
     settings = _settings(database_url=database_url)
-    url = settings.database_url
-    if backend_name(url) == "sqlite" and settings.auto_migrate:
-        migrate.upgrade_locked(url)
-    elif migrate.current_revision(url) != migrate.head_revision():
+    if not schema.prepare_for_serving(settings.database_url, settings.auto_migrate):
         _fail("the database is not migrated: run `lrhub db upgrade` first")
-    return url
+    return settings.database_url
 
 
 @tokens_app.command()
@@ -159,7 +149,6 @@ def create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a token; its secret is printed once, only its hash is stored."""
-    from lrhub_service.usecases import tokens
 
     if scope not in ("read", "write"):
         _fail(f"--scope must be read or write, got {scope!r}", 2)
@@ -173,7 +162,6 @@ def create(
 @_friendly
 def list_tokens(database_url: DatabaseUrl = None) -> None:
     """List tokens (names and scopes; never secrets)."""
-    from lrhub_service.usecases import tokens
 
     for item in tokens.list_tokens(_token_database(database_url)):
         state = "revoked" if item["revoked_at"] else "active"
@@ -187,7 +175,6 @@ def revoke(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Revoke a token by name."""
-    from lrhub_service.usecases import tokens
 
     if not tokens.revoke_token(_token_database(database_url), name):
         _fail(f"no active token named {name!r}")

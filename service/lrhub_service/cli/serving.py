@@ -1,4 +1,4 @@
-"""``lrhub serve``'s work: migrate the embedded database, check the bind, run uvicorn."""
+"""``lrhub serve``'s work: prepare the database, secure a public bind, run uvicorn."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import os
 import socket
 import sys
 
-from sqlalchemy.exc import SQLAlchemyError
+import uvicorn
 
+from lrhub_service.observability import configure_logging
 from lrhub_service.settings import Settings
+from lrhub_service.usecases import schema
+from lrhub_service.usecases.errors import DatabaseUnavailable
 from lrhub_service.usecases.first_token import ensure_first_token, first_token_notice
 
 
@@ -25,26 +28,26 @@ def _port_taken(host: str, port: int) -> bool:
     return False
 
 
-def _warn_about_schema(database_url: str) -> None:
-    """One line when the database is unreachable or not migrated; the server starts anyway."""
-    from lrhub_service.db import migrate
+def _refuse_open_bind(host: str, why: str) -> int:
+    print(
+        f"lrhub: refusing to serve on {host}: no LRHUB_TOKENS, and {why}; set LRHUB_TOKENS, "
+        "or pass --insecure to accept anyone",
+        file=sys.stderr,
+    )
+    return 2
 
+
+def _secure_public_bind(settings: Settings, problem: str | None) -> int:
+    """Make sure a public bind has a token (creating the first one); non-zero to refuse."""
+    if problem is not None:
+        return _refuse_open_bind(settings.host, "the database cannot be checked for tokens")
     try:
-        behind = migrate.current_revision(database_url) != migrate.head_revision()
-    except SQLAlchemyError as error:
-        reason = str(error.orig if hasattr(error, "orig") else error).strip().splitlines()[0]
-        print(
-            f"warning: the database is unreachable ({reason}); /readyz and /v1 answer 503 "
-            "until it is back",
-            file=sys.stderr,
-        )
-        return
-    if behind:
-        print(
-            "warning: the database schema is not at head; run `lrhub db upgrade` "
-            "(/readyz and /v1 answer 503 until then)",
-            file=sys.stderr,
-        )
+        secret = ensure_first_token(settings.database_url)  # None: tokens exist already
+    except DatabaseUnavailable:
+        return _refuse_open_bind(settings.host, "the database cannot be checked for tokens")
+    if secret is not None:
+        print(first_token_notice(secret), file=sys.stderr, flush=True)
+    return 0
 
 
 def run_server(settings: Settings, loopback: bool) -> int:
@@ -53,12 +56,6 @@ def run_server(settings: Settings, loopback: bool) -> int:
     A public bind (not loopback) without ``LRHUB_TOKENS``, ``--insecure`` or a stored token
     gets one write token first, so a server reachable from the network is never open.
     """
-    import uvicorn
-
-    from lrhub_service.db import migrate
-    from lrhub_service.db.urls import backend_name
-    from lrhub_service.observability import configure_logging
-
     if settings.port and _port_taken(settings.host, settings.port):
         print(
             f"lrhub: port {settings.port} on {settings.host} is in use (another lrhub serve?): "
@@ -67,23 +64,13 @@ def run_server(settings: Settings, loopback: bool) -> int:
         )
         return 2
     configure_logging(settings.log_level, settings.log_json)
-    if backend_name(settings.database_url) == "sqlite" and settings.auto_migrate:
-        migrate.upgrade_locked(settings.database_url)
-    else:
-        _warn_about_schema(settings.database_url)
+    problem = schema.serving_problem(settings.database_url, settings.auto_migrate)
+    if problem is not None:
+        print(f"warning: {problem}", file=sys.stderr)
     if not loopback and not settings.insecure and not settings.configured_tokens():
-        try:
-            secret = ensure_first_token(settings.database_url)  # None: tokens exist already
-        except SQLAlchemyError:
-            print(
-                f"lrhub: refusing to serve on {settings.host}: no LRHUB_TOKENS, and the database "
-                "cannot be checked for tokens (unreachable, or not migrated: run `lrhub db "
-                "upgrade`); set LRHUB_TOKENS, or pass --insecure to accept anyone",
-                file=sys.stderr,
-            )
-            return 2
-        if secret is not None:
-            print(first_token_notice(secret), file=sys.stderr, flush=True)
+        refused = _secure_public_bind(settings, problem)
+        if refused:
+            return refused
     for key, value in settings.model_dump().items():  # workers re-read settings from env
         os.environ[f"LRHUB_{key.upper()}"] = (
             str(value).lower() if isinstance(value, bool) else str(value)

@@ -25,9 +25,7 @@ class KeyRows:
         query = query.where(IdempotencyKey.scope == scope, IdempotencyKey.idem_key == key)
         return (await self.conn.execute(query)).first()
 
-    async def store(
-        self, scope: str, key: str, fingerprint: str, status: int, body: str
-    ) -> bool:
+    async def store(self, scope: str, key: str, fingerprint: str, status: int, body: str) -> bool:
         """Store an answer; False when the key exists already (a concurrent duplicate won)."""
         return await _store(self.conn, scope, key, fingerprint, status, body)
 

@@ -45,9 +45,7 @@ class RunRecords:
         return list((await self.conn.execute(query.order_by(Revision.revision))).all())
 
     async def first_schedule(self, run_id: int) -> Any:
-        query = select(Revision.schedule).where(
-            Revision.run_id == run_id, Revision.revision == 1
-        )
+        query = select(Revision.schedule).where(Revision.run_id == run_id, Revision.revision == 1)
         return (await self.conn.execute(query)).scalar_one_or_none()
 
     async def add_revision(self, run_id: int, **values: Any) -> None:

@@ -148,9 +148,7 @@ class CompiledRun:
         if len(self.windows) > WINDOW_CACHE_SIZE:
             self.windows.popitem(last=False)
 
-    def columns(
-        self, start: int, count: int
-    ) -> tuple[list[list[float]], list[list[float]] | None]:
+    def columns(self, start: int, count: int) -> tuple[list[list[float]], list[list[float]] | None]:
         """Per-group columns for ``count`` steps from ``start``, across metric-state changes."""
         lrs: list[list[float]] | None = None
         momentums: list[list[float]] | None = None

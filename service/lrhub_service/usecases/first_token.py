@@ -8,6 +8,7 @@ won prints the secret, once (the way Jupyter prints its first token).
 from __future__ import annotations
 
 from lrhub_service.db import token_rows
+from lrhub_service.db.errors import as_domain_error
 from lrhub_service.usecases.tokens import hash_token, new_secret
 
 FIRST_TOKEN_NAME = "admin-bootstrap"
@@ -17,11 +18,14 @@ def ensure_first_token(database_url: str) -> str | None:
     """Create the write token when the database holds none; its secret, or None if any exists.
 
     None also when another process created it first (the unique name lost the race).
+    Raises ``DatabaseUnavailable`` when the database cannot be asked.
     """
     secret = new_secret()
-    if token_rows.insert_first_token(database_url, FIRST_TOKEN_NAME, hash_token(secret)):
-        return secret
-    return None
+    try:
+        created = token_rows.insert_first_token(database_url, FIRST_TOKEN_NAME, hash_token(secret))
+    except Exception as exc:
+        raise as_domain_error(exc) from exc
+    return secret if created else None
 
 
 def first_token_notice(secret: str) -> str:

@@ -192,9 +192,7 @@ async def resume(
     async def act(work: RunWork) -> tuple[int, dict[str, Any]]:
         run = work.run
         dropped = await work.records.uncount_reports(run_id, after_step=step)
-        await work.rows.update(
-            run_id, progress=step, horizon=step, next_step=step, clean_exit=None
-        )
+        await work.rows.update(run_id, progress=step, horizon=step, next_step=step, clean_exit=None)
         await work.new_state_version()
         compiled: CompiledRun | None
         try:

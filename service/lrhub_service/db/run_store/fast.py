@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.engine import make_url
 
 from lrhub_service.db.coalesce import Coalescer, CounterBatcher
+from lrhub_service.db.errors import raises_domain_errors
 from lrhub_service.db.listener import Freshness, FreshnessCache
 from lrhub_service.db.models import utcnow
 from lrhub_service.db.urls import asyncpg_ssl_off, backend_name
@@ -176,6 +177,7 @@ class FastRuns:
             if conn is not None:
                 conn.close()
 
+    @raises_domain_errors
     async def freshness(self, run_id: int) -> Freshness | None:
         """The run's revision, state version and horizon, or None when it does not exist."""
         if self._pool is not None:
@@ -198,6 +200,7 @@ class FastRuns:
         row = await self._pool.fetchrow(PG_FRESHNESS, run_id)
         return Freshness(*row) if row is not None else None
 
+    @raises_domain_errors
     async def advance(self, run_id: int, claim: Claim) -> Outcome | None:
         """Atomically take ``claim.count`` steps (or find the answer stored under its key).
 
@@ -281,9 +284,7 @@ class FastRuns:
         if not pairs:
             return
         if self._pool is not None:
-            await self._pool.execute(
-                PG_FORGET_KEYS, [p[0] for p in pairs], [p[1] for p in pairs]
-            )
+            await self._pool.execute(PG_FORGET_KEYS, [p[0] for p in pairs], [p[1] for p in pairs])
             return
         assert self._writer is not None
         writer = self._writer
@@ -368,6 +369,7 @@ class FastRuns:
                 raise
         return tuple(rows[0]) if rows else None
 
+    @raises_domain_errors
     async def promise(
         self, run_id: int, last: int, revision: int, state_version: int
     ) -> int | None:
