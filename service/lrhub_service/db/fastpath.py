@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.engine import make_url
 
 from lrhub_service.db.coalesce import Coalescer, CounterBatcher
+from lrhub_service.db.errors import raises_domain_errors
 from lrhub_service.db.listener import Freshness, FreshnessCache
 from lrhub_service.db.models import utcnow
 from lrhub_service.db.urls import asyncpg_ssl_off, backend_name
@@ -149,6 +150,7 @@ class FastPath:
             if conn is not None:
                 conn.close()
 
+    @raises_domain_errors
     async def freshness(self, run_id: int) -> Freshness | None:
         """The run's revision, state version and horizon, or None when it does not exist."""
         if self._pool is not None:
@@ -171,6 +173,7 @@ class FastPath:
         row = await self._pool.fetchrow(PG_FRESHNESS, run_id)
         return Freshness(*row) if row is not None else None
 
+    @raises_domain_errors
     async def advance(self, run_id: int, claim: Claim) -> Outcome | None:
         """Atomically take ``claim.count`` steps (or find the answer stored under its key).
 
@@ -274,6 +277,7 @@ class FastPath:
                 raise
         return tuple(rows[0]) if rows else None
 
+    @raises_domain_errors
     async def promise(
         self, run_id: int, last: int, revision: int, state_version: int
     ) -> int | None:
