@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from lrhub_service.api.schemas import MAX_STEP
 from lrhub_service.usecases import values
 from lrhub_service.usecases.compute import RequestRefused
+from lrhub_service.usecases.errors import DatabaseUnavailable
 
 LR_PATH = re.compile(r"/v1/runs/([1-9][0-9]{0,18})/lr")
 STEP_QUERY = re.compile(rb"step=([0-9]{1,19})")
@@ -40,8 +41,8 @@ class FastReadMiddleware:
                 if run_id <= MAX_RUN_ID and step <= MAX_STEP:
                     try:
                         body = await values.read_value(scope["app"].state.hub, run_id, step)
-                    except RequestRefused:
-                        raise  # refused or shed: evaluating again in the route would not help
+                    except (RequestRefused, DatabaseUnavailable):
+                        raise  # refused, shed or no database: the route would not do better
                     except Exception:
                         pass
                     else:
