@@ -68,9 +68,6 @@ class FloodResult:
     health_seconds: list[float] = field(default_factory=list)
     health_failures: list[str] = field(default_factory=list)
 
-    def worst(self, case: str) -> float:
-        return max(o.seconds for o in self.outcomes if o.case == case)
-
 
 def create_runs(client: httpx.Client) -> dict[str, int]:
     """The runs the costly reads use, by name (created with a run name per process)."""

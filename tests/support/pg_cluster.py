@@ -16,7 +16,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,19 +95,6 @@ class PgCluster:
         with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.database_url(name)
-
-    def wait_until_accepting(self, timeout_s: float = 10.0) -> None:
-        import psycopg
-
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                with psycopg.connect(self.url, connect_timeout=2):
-                    return
-            except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
 
 
 @contextlib.contextmanager

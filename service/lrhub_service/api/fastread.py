@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from lrhub_service.api.lr_query import well_formed_lr_request
 from lrhub_service.usecases import values
 from lrhub_service.usecases.compute import RequestRefused
+from lrhub_service.usecases.errors import DatabaseUnavailable
 
 LR_ROUTE = SimpleNamespace(path="/v1/runs/{run_id}/lr")  # the label metrics record
 
@@ -34,8 +35,8 @@ class FastReadMiddleware:
                 run_id, step = parsed
                 try:
                     body = await values.read_value(scope["app"].state.hub, run_id, step)
-                except RequestRefused:
-                    raise  # refused or shed: evaluating again in the route would not help
+                except (RequestRefused, DatabaseUnavailable):
+                    raise  # refused, shed or no database: the route would not do better
                 except Exception:
                     pass  # the route answers it again, with the documented error
                 else:

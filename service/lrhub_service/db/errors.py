@@ -7,13 +7,17 @@ authentication middleware and the routes answer the same 503 with ``Retry-After`
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import ParamSpec, TypeVar
 
 import asyncpg
 from sqlalchemy import exc as sa_exc
 
+P = ParamSpec("P")
+R = TypeVar("R")
 RETRY_AFTER_S = 1
 SQLITE_BUSY_WORDS = ("locked", "busy", "unable to open", "disk i/o")
 UNREACHABLE: tuple[type[BaseException], ...] = (
@@ -83,3 +87,19 @@ async def faults_as_domain_errors() -> AsyncIterator[None]:
         if mapped is exc:
             raise
         raise mapped from exc
+
+
+def raises_domain_errors(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Decorate a coroutine function so that database outages leave it as the domain error."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except Exception as exc:
+            mapped = as_domain_error(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+
+    return wrapper

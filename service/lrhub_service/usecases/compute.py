@@ -128,11 +128,6 @@ class Evaluator:
     def close(self) -> None:
         self._workers.close()
 
-    @property
-    def busy(self) -> int:
-        """Jobs admitted and not yet finished."""
-        return self._admitted
-
     def admit(self, cost: int, field: str) -> None:
         """Refuse (422) a request whose estimated cost is over the budget."""
         if cost > self.limits.max_cost:
