@@ -45,13 +45,13 @@ def columns(
         stop = end if change is None else min(end, change)
         part_lrs, part_moms = compiled.schedule.window(step, stop - step, compiled.folded.at(step))
         if lrs is None:
-            lrs = [list(col) for col in part_lrs]
-            momentums = [list(col) for col in part_moms] if part_moms is not None else None
+            lrs = part_lrs.tolist()
+            momentums = part_moms.tolist() if part_moms is not None else None
         else:
-            for column, part in zip(lrs, part_lrs, strict=True):
+            for column, part in zip(lrs, part_lrs.tolist(), strict=True):
                 column.extend(part)
             if momentums is not None and part_moms is not None:
-                for column, part in zip(momentums, part_moms, strict=True):
+                for column, part in zip(momentums, part_moms.tolist(), strict=True):
                     column.extend(part)
         step = stop
     assert lrs is not None

@@ -40,8 +40,8 @@ async def preview(request: Request, body: Preview) -> Response:
             "start": 0,
             "count": body.steps,
             "revision": 0,
-            "lrs": [list(c) for c in lrs],
-            "momentums": [list(c) for c in momentums] if momentums is not None else None,
+            "lrs": lrs.tolist(),
+            "momentums": momentums.tolist() if momentums is not None else None,
             "next_report": None,
             "stop": state.stopped,
         }

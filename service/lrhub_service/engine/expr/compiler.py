@@ -7,8 +7,10 @@ import ast
 import math
 from typing import NoReturn
 
+import numpy as np
+
 from . import closures
-from .expression import EvalFailure, Expression, ExpressionError, Node
+from .expression import Expression, ExpressionError, Failures, Node
 
 MAX_SOURCE_CHARS = 500
 MAX_DEPTH = 32
@@ -45,6 +47,7 @@ class _Compiler:
             if char == "\n":
                 self.line_starts.append(index + 1)
         self.uses_variable = False
+        self.operations = 0  # array operations per evaluation (folded constants count once)
 
     def _offset(self, lineno: int, byte_column: int) -> int:
         """1-based column in the whole source of a (line, UTF-8 byte column) pair."""
@@ -70,14 +73,18 @@ class _Compiler:
         """Return the node's closure and, when it has no variable, its folded value."""
         if depth > MAX_DEPTH:
             self.fail(node, f"expression nests deeper than {MAX_DEPTH} levels")
+        before = self.operations
         fn = self._compile(node, depth + 1)
+        self.operations += 1
         if not self._mentions_variable(node):
-            try:
-                value = fn(0.0)
-            except EvalFailure as failure:
-                raise ExpressionError(
-                    self.loc, failure.msg, failure.position, self.source
-                ) from None
+            failures = Failures(1)
+            with np.errstate(all="ignore"):
+                value = float(fn(np.zeros(1), np.zeros(1, dtype=np.intp), failures)[0])
+            first = failures.first()
+            if first is not None:
+                failure = first[1]
+                raise ExpressionError(self.loc, failure.msg, failure.position, self.source)
+            self.operations = before + 1
             return closures.constant(value), value
         return fn, None
 
@@ -210,4 +217,4 @@ def compile_expression(source: str, *, loc: str) -> Expression:
         raise ExpressionError(loc, "expression cannot be parsed (too deep or invalid)") from None
     compiler = _Compiler(source, loc, lead)
     fn, _ = compiler.compile(tree.body)
-    return Expression(source, fn, compiler.uses_variable, loc)
+    return Expression(source, fn, compiler.uses_variable, loc, compiler.operations)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import Field
 
 from .. import curves
+from ..curves import Floats, Steps
 from ..errors import SpecError
 from ..node import Context, LrFn, Node, proportional
 from .base import PerGroup, Positive, Problem, SpecModel, lift
@@ -35,15 +37,16 @@ class CyclicLR(SpecModel):
         if self.scale_fn is not None:
             yield from expression_problems(self.scale_fn, "scale_fn")
 
-    def _scale(self, ctx: Context) -> tuple[Callable[[float], float], bool]:
-        """The amplitude scale and whether it takes the cycle number (else the step)."""
+    def _scale(self, ctx: Context) -> tuple[Callable[[Floats], Floats] | None, bool]:
+        """The amplitude scale (None: always 1) and whether it takes the cycle number
+        (else the step)."""
         if self.scale_fn is not None:
             expr = compile_per_group(ctx, self.scale_fn, "scale_fn")[0]
             by_cycle = self.scale_mode == "cycle"
             probe([expr], (1, 2) if by_cycle else (0, 1))  # cycles count from 1
-            return expr, by_cycle
+            return expr.evaluate, by_cycle
         if self.mode == "triangular":
-            return (lambda x: 1.0), True
+            return None, True
         if self.mode == "triangular2":
             return (lambda x: 1 / curves.power(2.0, x - 1)), True
         gamma = self.gamma
@@ -58,12 +61,13 @@ class CyclicLR(SpecModel):
         scale, by_cycle = self._scale(ctx)
 
         def wave(low: float, high: float, sign: float) -> LrFn:
-            def value(step: int, state: object) -> float:
-                cycle, factor = curves.triangle(step, total, ratio)
+            def value(steps: Steps, state: object) -> Floats:
+                cycle, factor = curves.triangle(steps, total, ratio)
                 height = (high - low) * factor
-                return (low if sign > 0 else high) + sign * height * scale(
-                    cycle if by_cycle else step
-                )
+                amplitude = sign * height
+                if scale is not None:
+                    amplitude = amplitude * scale(cycle if by_cycle else steps)
+                return (low if sign > 0 else high) + amplitude
 
             return value
 
@@ -149,21 +153,25 @@ class OneCycleLR(SpecModel):
 def _phased(
     ends: list[float],
     points: tuple[float, ...],
-    anneal: Callable[[float, float, float], float],
+    anneal: Callable[[float, float, Floats], Floats],
     total: int,
 ) -> curves.Curve:
     """torch's phase walk: phase i anneals points[i] -> points[i+1] up to ends[i]."""
     last = len(ends) - 1
 
-    def curve(step: int) -> float:
-        step = min(step, total - 1)
+    def curve(steps: Steps) -> Floats:
+        at = np.minimum(steps, total - 1)
+        values = np.empty(at.shape)
+        todo = np.ones(at.shape, dtype=bool)
         start = 0.0
         for i, end in enumerate(ends):
-            if step <= end or i == last:
+            here = todo if i == last else todo & (at <= end)
+            if here.any():
                 span = end - start
-                pct = (step - start) / span if span else 1.0
-                return anneal(points[i], points[i + 1], pct)
+                pct = (at[here] - start) / span if span else np.ones(int(here.sum()))
+                values[here] = anneal(points[i], points[i + 1], pct)
+                todo &= ~here
             start = end
-        raise AssertionError("unreachable")
+        return values
 
     return curve
