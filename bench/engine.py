@@ -127,6 +127,34 @@ def window_us(quick: bool) -> float:
     return statistics.median(samples)
 
 
+ONE_CYCLE = {"type": "OneCycleLR", "max_lr": 0.4, "total_steps": 90_000}
+OLD_WINDOW_MS = 7.4  # the same window through per-step closures (PERFORMANCE-NOTES.md)
+
+
+def fresh_window_ms(quick: bool) -> float:
+    """ms for a 4,096-step OneCycleLR window (lr + momentum, 1 group) of a fresh build."""
+    samples = []
+    for _ in range(5 if quick else 15):
+        sched = build_schedule([Segment(0, parse_spec(ONE_CYCLE))], [0.1], [0.9])
+        state = sched.initial_state()
+        began = time.perf_counter()
+        sched.window(20_000, 4096, state)
+        samples.append((time.perf_counter() - began) * 1000)
+    return statistics.median(samples)
+
+
+def cold_value_us(quick: bool) -> float:
+    """µs for one value nothing cached (values() evaluates its 64-step block)."""
+    sched = build_schedule([Segment(0, parse_spec(ONE_CYCLE))], [0.1], [0.9])
+    state = sched.initial_state()
+    samples = []
+    for i in range(200 if quick else 1000):
+        began = time.perf_counter()
+        sched.values(64 * (i + 1) + 5, state)  # a new block every time
+        samples.append((time.perf_counter() - began) * 1e6)
+    return statistics.median(samples)
+
+
 REFOLD: dict[str, tuple[dict[str, Any], bool]] = {  # spec, whether the loss spikes to inf
     "ReduceLROnPlateau": ({"type": "ReduceLROnPlateau", "patience": 10}, False),
     "DivergenceGuard": ({"type": "DivergenceGuard", "lr_factor": 0.5, "schedule": COS}, True),
@@ -226,6 +254,34 @@ def main(quick: bool = False) -> list[dict[str, Any]]:
             "goal": "<= 2",
             "ok": per <= 2,
             "note": "OneCycleLR, median of rounds",
+        }
+    )
+    fresh = fresh_window_ms(quick)
+    rows.append(
+        {
+            "section": "engine",
+            "metric": "fresh OneCycleLR window, 4096 steps, lr + momentum: ms (peer: closures)",
+            "ours": fresh,
+            "peer": OLD_WINDOW_MS,
+            "ratio": fresh / OLD_WINDOW_MS,
+            "unit": "ms",
+            "goal": "< 1 ms",
+            "ok": fresh < 1.0,
+            "note": "numpy array path on a fresh build; peer: main's closures (7.4 ms, quiet)",
+        }
+    )
+    cold = cold_value_us(quick)
+    rows.append(
+        {
+            "section": "engine",
+            "metric": "OneCycleLR one value, nothing cached: µs (64-step block)",
+            "ours": cold,
+            "peer": None,
+            "ratio": None,
+            "unit": "µs",
+            "goal": "info",
+            "ok": None,
+            "note": "values() evaluates the aligned 64-step block; the rows above read it warm",
         }
     )
     return rows

@@ -29,6 +29,11 @@ CACHED_BLOCKS = 8
 MAX_CACHED_STEP = 2**62
 
 
+Row = tuple[float, ...]
+Block = tuple[MetricState, list[Row], list[Row] | None]
+"""A cached block: the state it was evaluated for, then per step the lrs and momentums."""
+
+
 class Values(NamedTuple):
     """Every group's lr (and momentum, for schedules that cycle it) at one step."""
 
@@ -59,7 +64,7 @@ class Schedule:
     units: tuple[LrFn | None, ...] = ()  # [segment]: lr = base * unit * scale, when set
     bases: tuple[tuple[float, ...], ...] = ()  # [segment][group]
     scales: tuple[tuple[float | None, ...], ...] = ()  # [segment][group]
-    _blocks: dict[int, tuple[MetricState, list[Values]]] = field(
+    _blocks: dict[int, Block] = field(
         default_factory=dict, compare=False, repr=False
     )  # first step -> (state, values): the last blocks read by :meth:`values`
 
@@ -101,22 +106,19 @@ class Schedule:
                 lrs, moms = self.evaluate(np.array([step], dtype=np.int64), state)
                 momentums = None if moms is None else tuple(moms[:, 0].tolist())
                 return Values(tuple(lrs[:, 0].tolist()), momentums)
-        return cached[1][step - first]
+        index = step - first
+        return Values(cached[1][index], None if cached[2] is None else cached[2][index])
 
-    def _block(self, first: int, state: MetricState) -> tuple[MetricState, list[Values]] | None:
+    def _block(self, first: int, state: MetricState) -> Block | None:
         if first > MAX_CACHED_STEP:
             return None
         try:
             lrs, moms = self._checked(np.arange(first, first + BLOCK, dtype=np.int64), state)
         except SpecError:
             return None
-        rows = zip(*lrs.tolist(), strict=True)
-        if moms is None:
-            found = [Values(row) for row in rows]
-        else:
-            moms_rows = zip(*moms.tolist(), strict=True)
-            found = [Values(row, m) for row, m in zip(rows, moms_rows, strict=True)]
-        entry = (state, found)
+        found = list(zip(*lrs.tolist(), strict=True))
+        found_moms = None if moms is None else list(zip(*moms.tolist(), strict=True))
+        entry = (state, found, found_moms)
         blocks = self._blocks
         blocks[first] = entry
         while len(blocks) > CACHED_BLOCKS:

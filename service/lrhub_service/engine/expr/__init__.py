@@ -19,6 +19,7 @@ from .compiler import (
     REFUSED_CONSTANTS,
     VARIABLES,
     compile_expression,
+    forget_compiled,
 )
 from .expression import Expression, ExpressionError, Node
 
@@ -35,4 +36,5 @@ __all__ = [
     "ExpressionError",
     "Node",
     "compile_expression",
+    "forget_compiled",
 ]

@@ -13,6 +13,7 @@ version may differ from the C library by an ulp (``exp``, ``log``, ``**``, ...) 
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 from collections.abc import Callable, Sequence
@@ -45,6 +46,7 @@ def _exact(function: Callable[..., float]) -> Callable[..., tuple[Floats, np.nda
                 values[i], kinds[i] = math.nan, 2
         return values, kinds
 
+    apply.elementwise = True  # type: ignore[attr-defined]  # a Python call per element
     return apply
 
 
@@ -55,6 +57,13 @@ def _numpy(function: Callable[..., Floats]) -> Callable[..., tuple[Floats, np.nd
         return function(*args), None
 
     apply.takes_numbers = True  # type: ignore[attr-defined]
+    return apply
+
+
+def _slow(function: Callable[..., Floats]) -> Callable[..., tuple[Floats, np.ndarray | None]]:
+    """A numpy function that costs several ns per value (cos, sin): counted as such."""
+    apply = _numpy(function)
+    apply.slow = True  # type: ignore[attr-defined]
     return apply
 
 
@@ -129,18 +138,12 @@ def _ceil(value: Floats) -> Floats:
 
 
 def _smallest(*values: Floats) -> Floats:
-    """Python's ``min``: the first of equal values wins (so 0.0 and -0.0 keep their order)."""
-    result = values[0]
-    for value in values[1:]:
-        result = np.where(value < result, value, result)
-    return result
+    """Python's ``min`` (equal values are equal whichever wins; 0.0 and -0.0 compare equal)."""
+    return functools.reduce(np.minimum, values)
 
 
 def _largest(*values: Floats) -> Floats:
-    result = values[0]
-    for value in values[1:]:
-        result = np.where(value > result, value, result)
-    return result
+    return functools.reduce(np.maximum, values)
 
 
 UNARY_MATH = ("cos", "sin", "tan", "acos", "asin", "atan", "cosh", "sinh", "tanh", "exp")
@@ -150,8 +153,8 @@ Apply = Callable[..., tuple[Floats, np.ndarray | None]]
 # name -> (array function, minimum arguments, maximum arguments or None)
 FUNCTIONS: dict[str, tuple[Apply, int, int | None]] = {
     **{name: (_exact(getattr(math, name)), 1, 1) for name in UNARY_MATH},
-    "cos": (_numpy(np.cos), 1, 1),
-    "sin": (_numpy(np.sin), 1, 1),
+    "cos": (_slow(np.cos), 1, 1),
+    "sin": (_slow(np.sin), 1, 1),
     "atan": (_numpy(np.arctan), 1, 1),
     "min": (_numpy(_smallest), 2, None),
     "max": (_numpy(_largest), 2, None),

@@ -113,15 +113,24 @@ def describe(x: float) -> str:
 class Expression:
     """A compiled expression: ``evaluate`` takes an array, calling it takes one number."""
 
-    __slots__ = ("_fn", "loc", "operations", "source", "uses_variable")
+    __slots__ = ("_fn", "elementwise", "loc", "operations", "slow", "source", "uses_variable")
 
     def __init__(
-        self, source: str, fn: Node, uses_variable: bool, loc: str, operations: int = 1
+        self,
+        source: str,
+        fn: Node,
+        uses_variable: bool,
+        operations: int,
+        elementwise: int,
+        slow: int,
+        loc: str,
     ) -> None:
         self.source = source
         self.uses_variable = uses_variable
         self.loc = loc
-        self.operations = operations  # syntax nodes evaluated per value (the cost model's unit)
+        self.operations = operations  # array operations per evaluation (the cost model's unit)
+        self.elementwise = elementwise  # of which call the C library per element (dearer)
+        self.slow = slow  # of which are dear numpy operations (cos, sin, %, //)
         self._fn = fn
 
     def attempt(self, xs: npt.ArrayLike) -> tuple[Floats, tuple[int, ExpressionError] | None]:

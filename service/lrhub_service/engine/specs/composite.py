@@ -84,10 +84,14 @@ def _switch(marks: list[int], starts: list[int], fns: list[LrFn]) -> LrFn:
         first, last = int(index.min(initial=0)), int(index.max(initial=0))
         if first == last:
             return fns[first](steps - starts[first], state)
+        order = np.argsort(index, kind="stable")  # linear for a window: already sorted
+        ordered = index[order]
+        kids, opens = np.unique(ordered, return_index=True)
+        closes = [*opens[1:].tolist(), ordered.size]
         values = np.empty(steps.shape)
-        for i in np.unique(index).tolist():
-            mask = index == i
-            values[mask] = fns[i](steps[mask] - starts[i], state)
+        for i, begin, end in zip(kids.tolist(), opens.tolist(), closes, strict=True):
+            where = order[begin:end]
+            values[where] = fns[i](steps[where] - starts[i], state)
         return values
 
     return lr

@@ -1,0 +1,277 @@
+"""Every limit on specs and requests, in one place, derived from one CPU budget.
+
+The budget: the worst request the service admits (a window, an advance, a preview)
+costs at most ``budget_us`` of CPU (50 ms) on the CI machine kind, as estimated by
+:mod:`engine.cost`. From it:
+
+- ``max_children``: a composite whose children are all of the dearest type still
+  serves a full window (``window_steps`` steps, one group) within the budget;
+- ``max_nodes``: a spec of that many nodes of the dearest type still serves
+  ``min_steps`` steps (one group) within the budget;
+- ``max_expression_ops``: an expression of that many of the dearest operations (a
+  C-library call per element) still serves a full window within the budget;
+- a step-dependent MultiplicativeLR's running product (over up to 1,000,000 steps) must
+  fit the budget on its own;
+- a request may evaluate ``steps x groups`` values only while the spec's estimated
+  cost stays within the budget (:func:`admit`), and every admitted spec serves at least
+  ``min_steps`` steps of one group.
+
+Nesting depth and expression length were limits before the budget; they stay as they were.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from . import cost
+from .errors import SpecError
+from .expr import MAX_SOURCE_CHARS
+from .specs.base import SpecModel
+
+BUDGET_US = 50_000.0
+WINDOW_STEPS = 4096  # the service's default window (LRHUB_WINDOW_MAX) and the client's
+MIN_STEPS = 256
+
+
+class CostLimitError(SpecError):
+    """A spec or request over a limit: ``.limit`` names it, ``.errors`` the field."""
+
+    def __init__(self, loc: str, msg: str, limit: str) -> None:
+        self.limit = limit
+        super().__init__([{"loc": loc, "msg": msg}])
+
+
+def _round_down(value: float) -> int:
+    """``value`` rounded down to two significant digits (253 -> 250, 1453 -> 1400)."""
+    if value < 10:
+        return max(1, int(value))
+    scale = 10 ** (int(math.log10(value)) - 1)
+    return int(value // scale * scale)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits, with the budget and coefficients they come from."""
+
+    budget_us: float
+    window_steps: int
+    min_steps: int
+    max_depth: int
+    max_expression_chars: int
+    max_nodes: int
+    max_children: int
+    max_expression_ops: int
+    max_expression_chars_total: int
+    running_product_steps: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "budget_ms": self.budget_us / 1000.0,
+            "coefficients": {
+                "evaluate_call_us": cost.EVALUATE_CALL_US,
+                "evaluate_value_ns": cost.EVALUATE_VALUE_NS,
+                "op_call_us": cost.OP_CALL_US,
+                "op_value_ns": cost.OP_VALUE_NS,
+                "elementwise_value_ns": cost.ELEMENTWISE_VALUE_NS,
+                "types": {name: list(pair) for name, pair in cost.TYPE_COSTS.items()},
+            },
+        }
+
+
+def derive(budget_us: float = BUDGET_US) -> Limits:
+    """The limits that follow from ``budget_us`` and the measured coefficients."""
+    dearest_call = max(call for call, _ in cost.TYPE_COSTS.values())
+    dearest_value = max(value for _, value in cost.TYPE_COSTS.values()) / 1000.0
+    full_window = dearest_call + WINDOW_STEPS * dearest_value
+    few_steps = dearest_call + MIN_STEPS * dearest_value
+    op = cost.OP_CALL_US + WINDOW_STEPS * cost.ELEMENTWISE_VALUE_NS / 1000.0
+    return Limits(
+        budget_us=budget_us,
+        window_steps=WINDOW_STEPS,
+        min_steps=MIN_STEPS,
+        max_depth=8,
+        max_expression_chars=MAX_SOURCE_CHARS,
+        max_nodes=_round_down(budget_us / few_steps),
+        max_children=_round_down(budget_us / full_window),
+        max_expression_ops=_round_down(budget_us / op),
+        max_expression_chars_total=_round_down(budget_us / cost.COMPILE_US_PER_CHAR),
+        running_product_steps=cost.RUNNING_PRODUCT_STEPS,
+    )
+
+
+LIMITS = derive()
+
+
+def limits_json() -> dict[str, Any]:
+    """What ``GET /v1/limits`` serves."""
+    return LIMITS.to_json()
+
+
+def check_shape(data: Any, loc: str = "", depth: int = 1, seen: list[int] | None = None) -> None:
+    """Refuse raw JSON over the structural limits before it is validated (cheap)."""
+    seen = [0, 0] if seen is None else seen  # nodes, expression characters so far
+    if not isinstance(data, dict):
+        return
+    seen[0] += 1
+    if seen[0] > LIMITS.max_nodes:
+        raise CostLimitError(loc, f"a spec may have at most {LIMITS.max_nodes} nodes", "max_nodes")
+    for name in cost.EXPRESSION_FIELDS:
+        source = data.get(name)
+        texts = [source] if isinstance(source, str) else source if isinstance(source, list) else []
+        seen[1] += sum(len(text) for text in texts if isinstance(text, str))
+        if seen[1] > LIMITS.max_expression_chars_total:
+            raise CostLimitError(
+                _join(loc, name),
+                f"a spec's expressions may have at most {LIMITS.max_expression_chars_total}"
+                " characters in all",
+                "max_expression_chars_total",
+            )
+    if depth > LIMITS.max_depth:
+        raise CostLimitError(
+            loc, f"nesting deeper than {LIMITS.max_depth} levels is refused", "max_depth"
+        )
+    children = data.get("schedulers")
+    if isinstance(children, list):
+        here = f"{loc}.schedulers" if loc else "schedulers"
+        if len(children) > LIMITS.max_children:
+            raise CostLimitError(
+                here,
+                f"at most {LIMITS.max_children} children, got {len(children)}",
+                "max_children",
+            )
+        for i, item in enumerate(children):
+            check_shape(item, f"{here}[{i}]", depth + 1, seen)
+    inner = data.get("schedule")
+    if isinstance(inner, dict):
+        check_shape(inner, f"{loc}.schedule" if loc else "schedule", depth + 1, seen)
+
+
+def check_cost(spec: SpecModel) -> cost.SpecCost:
+    """The spec's cost, or CostLimitError when it cannot serve ``min_steps`` in the budget."""
+    found = cost.spec_cost(spec)
+    _check_expressions(spec, "")
+    product_us = _running_products_us(spec)
+    if product_us > LIMITS.budget_us:
+        raise CostLimitError(
+            _expression_loc(spec, ""),
+            f"a step-dependent MultiplicativeLR multiplies its factor over up to"
+            f" {LIMITS.running_product_steps} steps; this one would cost about"
+            f" {product_us / 1000:.0f} ms of CPU (the limit is"
+            f" {LIMITS.budget_us / 1000:.0f} ms): use fewer or cheaper operations",
+            "running_product",
+        )
+    if found.prefix_us > LIMITS.budget_us:
+        raise CostLimitError(
+            "",
+            f"compiling this spec's expressions and running products would cost about"
+            f" {found.prefix_us / 1000:.0f} ms of CPU (the limit is"
+            f" {LIMITS.budget_us / 1000:.0f} ms)",
+            "one_off",
+        )
+    allowed = allowed_steps(found, 1)
+    if allowed < LIMITS.min_steps:
+        raise CostLimitError(
+            "",
+            f"this spec costs about {found.value_us:.2f} µs per step and"
+            f" {found.call_us:.0f} µs per call: at most {allowed} steps fit the"
+            f" {LIMITS.budget_us / 1000:.0f} ms budget, fewer than {LIMITS.min_steps}",
+            "min_steps",
+        )
+    return found
+
+
+def _check_expressions(spec: SpecModel, loc: str) -> None:
+    for name in cost.EXPRESSION_FIELDS:
+        source = getattr(spec, name, None)
+        if source is None:
+            continue
+        sources = [source] if isinstance(source, str) else source
+        for i, text in enumerate(sources):
+            ops = cost.expression_cost(text, name).ops
+            if ops > LIMITS.max_expression_ops:
+                where = _join(loc, name) if isinstance(source, str) else f"{_join(loc, name)}[{i}]"
+                raise CostLimitError(
+                    where,
+                    f"an expression may have at most {LIMITS.max_expression_ops} operations,"
+                    f" got {ops}",
+                    "max_expression_ops",
+                )
+    for parts, child in spec.children():
+        path = loc
+        for part in parts:
+            path = f"{path}[{part}]" if isinstance(part, int) else _join(path, part)
+        _check_expressions(child, path)
+
+
+def _running_products_us(spec: SpecModel) -> float:
+    return cost.running_product_us(spec) + sum(
+        _running_products_us(child) for _, child in spec.children()
+    )
+
+
+def _expression_loc(spec: SpecModel, loc: str) -> str:
+    """The path of the first step-dependent MultiplicativeLR's ``lr_lambda``."""
+    if cost.running_product_us(spec) > 0:
+        return _join(loc, "lr_lambda")
+    for parts, child in spec.children():
+        path = loc
+        for part in parts:
+            path = f"{path}[{part}]" if isinstance(part, int) else _join(path, part)
+        found = _expression_loc(child, path)
+        if found:
+            return found
+    return ""
+
+
+def _join(parent: str, child: str) -> str:
+    return f"{parent}.{child}" if parent else child
+
+
+def allowed_steps(spec_cost: cost.SpecCost, groups: int, *, fresh: bool = False) -> int:
+    """The most steps of ``groups`` groups one request may evaluate within the budget.
+
+    ``fresh``: the request also validates and builds the spec (a preview), so it pays the
+    one-off work (compiling expressions, running products) as well; a run's window reuses
+    its built schedule and does not.
+    """
+    room = LIMITS.budget_us - spec_cost.call_us - (spec_cost.prefix_us if fresh else 0.0)
+    if room <= 0:
+        return 0
+    return int(room / (spec_cost.value_us * max(1, groups)))
+
+
+def admit(
+    spec_cost: cost.SpecCost,
+    steps: int,
+    groups: int,
+    field: str = "steps",
+    *,
+    cap: bool = False,
+    fresh: bool = False,
+) -> int:
+    """The steps one request may evaluate: ``steps`` when it fits the budget; with
+    ``cap``, as many as fit (at least 1); else CostLimitError naming ``field``.
+    ``fresh`` as in :func:`allowed_steps` (a preview)."""
+    allowed = allowed_steps(spec_cost, groups, fresh=fresh)
+    if steps <= allowed:
+        return steps
+    if cap and allowed >= 1:
+        return allowed
+    if allowed < 1:
+        raise CostLimitError(
+            field,
+            f"this spec's own work (compiling expressions, running products) leaves no room"
+            f" for a {'preview' if fresh else 'request'} within the"
+            f" {LIMITS.budget_us / 1000:.0f} ms CPU budget",
+            "steps",
+        )
+    per = f" with {groups} groups" if groups > 1 else ""
+    raise CostLimitError(
+        field,
+        f"this spec admits at most {allowed} steps per request{per}"
+        f" (a {LIMITS.budget_us / 1000:.0f} ms CPU budget), got {steps}",
+        "steps",
+    )
