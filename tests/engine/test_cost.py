@@ -3,6 +3,7 @@ or admitted only with a step count whose estimated CPU stays within the budget."
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -141,3 +142,37 @@ def test_cost_grows_with_size_and_shape() -> None:
     assert (
         spec_cost(parse_spec({"type": "LambdaLR", "lr_lambda": "exp(step)"})).elementwise_ops == 1
     )
+
+
+def test_a_preview_pays_the_one_off_work_a_run_window_does_not() -> None:
+    term = "0.5 * (1 + cos(pi * step / 9e4)) * min(1, (step + 1) / DIV)"
+    source = "+".join([term] * (LIMITS.max_expression_chars // (len(term) + 4)))
+    children = [
+        {"type": "LambdaLR", "lr_lambda": source.replace("DIV", str(500 + i))} for i in range(50)
+    ]
+    found = spec_cost(parse_spec({"type": "ChainedScheduler", "schedulers": children}))
+    assert found.prefix_us > 0.5 * LIMITS.budget_us  # compiling 50 distinct sources
+    window = admit(found, 4096, 1, field="count", cap=True)
+    preview = allowed_steps(found, 1, fresh=True)
+    assert preview < window
+    assert found.request_us(window, 1) <= LIMITS.budget_us
+    assert found.request_us(preview, 1, fresh=True) <= LIMITS.budget_us
+    with pytest.raises(CostLimitError, match=f"at most {preview} steps"):
+        admit(found, preview + 1, 1, fresh=True)
+
+
+def test_too_many_expression_characters_in_all_are_refused() -> None:
+    source = "+".join(["(step + 1) / 500"] * 29)  # 492 characters, few operations
+    count = LIMITS.max_expression_chars_total // len(source) + 1
+    error = refused(chain(count, {"type": "LambdaLR", "lr_lambda": source}))
+    assert error.limit == "max_expression_chars_total"
+    assert error.errors[0]["loc"] == f"schedulers[{count - 1}].lr_lambda"
+
+
+def test_the_documented_limits_are_the_derived_ones() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "schedules.md"
+    table = docs.read_text().split("## Cost and limits", 1)[1]
+    for value in (LIMITS.max_children, LIMITS.max_nodes, LIMITS.max_expression_ops):
+        assert f"| {value:,} |" in table
+    assert f"| {LIMITS.max_expression_chars_total:,} |" in table
+    assert f"at most {LIMITS.budget_us / 1000:.0f} ms of CPU" in table

@@ -55,6 +55,7 @@ ELEMENTWISE_VALUE_NS = 60.0  # ... per value, a C-library call per element ('**'
 COMPILE_US_PER_CHAR = 1.5  # compiling an expression (cached after the first time)
 RUNNING_PRODUCT_STEPS = MULTIPLICATIVE_MAX_STEP
 ONE_CHILD_PER_STEP = ("SequentialLR",)  # composites whose steps each go to one child
+COMPOSITES = ("SequentialLR", "ChainedScheduler")  # types whose cost is mostly their children
 EXPRESSION_FIELDS = ("lr_lambda", "scale_fn")
 
 

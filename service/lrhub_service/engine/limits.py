@@ -4,7 +4,7 @@ The budget: the worst request the service admits (a window, an advance, a previe
 costs at most ``budget_us`` of CPU (50 ms) on the CI machine kind, as estimated by
 :mod:`engine.cost`. From it:
 
-- ``max_children``: a composite whose children are all of the dearest type still
+- ``max_children``: a composite whose children are all of the dearest leaf type still
   serves a full window (``window_steps`` steps, one group) within the budget;
 - ``max_nodes``: a spec of that many nodes of the dearest type still serves
   ``min_steps`` steps (one group) within the budget;
@@ -83,8 +83,9 @@ class Limits:
 
 def derive(budget_us: float = BUDGET_US) -> Limits:
     """The limits that follow from ``budget_us`` and the measured coefficients."""
-    dearest_call = max(call for call, _ in cost.TYPE_COSTS.values())
-    dearest_value = max(value for _, value in cost.TYPE_COSTS.values()) / 1000.0
+    leaves = [pair for name, pair in cost.TYPE_COSTS.items() if name not in cost.COMPOSITES]
+    dearest_call = max(call for call, _ in leaves)
+    dearest_value = max(value for _, value in leaves) / 1000.0
     full_window = dearest_call + WINDOW_STEPS * dearest_value
     few_steps = dearest_call + MIN_STEPS * dearest_value
     op = cost.OP_CALL_US + WINDOW_STEPS * cost.ELEMENTWISE_VALUE_NS / 1000.0
