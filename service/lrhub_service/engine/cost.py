@@ -34,7 +34,7 @@ TYPE_COSTS: dict[str, tuple[float, float]] = {
     "CyclicLR": (21.0, 21.0),
     "OneCycleLR": (23.5, 25.5),
     "ReduceLROnPlateau": (2.0, 2.0),
-    "SequentialLR": (5.0, 50.0),  # per value: routing 250 children (bench/engine_limits.py)
+    "SequentialLR": (5.0, 80.0),  # per value: routing 250 children (bench/engine_limits.py)
     "ChainedScheduler": (3.5, 1.5),
     "Warmup": (3.5, 1.5),
     "SGDR": (23.5, 42.5),
