@@ -108,13 +108,13 @@ def cosine_restarts(base: float, t_0: int, t_mult: int, eta_min: float) -> Curve
     return curve
 
 
-def anneal_cos(start: float, end: float, pct: Floats) -> Floats:
+def anneal_cos(start: Floats, end: Floats, pct: Floats) -> Floats:
     """One-cycle's cosine annealing from ``start`` to ``end`` at ``pct`` in [0, 1]."""
     cos_out = np.cos(math.pi * pct) + 1
     return end + (start - end) / 2.0 * cos_out
 
 
-def anneal_linear(start: float, end: float, pct: Floats) -> Floats:
+def anneal_linear(start: Floats, end: Floats, pct: Floats) -> Floats:
     """One-cycle's linear annealing from ``start`` to ``end``."""
     return (end - start) * pct + start
 

@@ -153,25 +153,24 @@ class OneCycleLR(SpecModel):
 def _phased(
     ends: list[float],
     points: tuple[float, ...],
-    anneal: Callable[[float, float, Floats], Floats],
+    anneal: Callable[[Floats, Floats, Floats], Floats],
     total: int,
 ) -> curves.Curve:
     """torch's phase walk: phase i anneals points[i] -> points[i+1] up to ends[i]."""
-    last = len(ends) - 1
+    bounds = np.asarray(ends[:-1])  # the phase of a step: the first end at or after it
+    starts = np.asarray([0.0, *ends[:-1]])
+    spans = np.asarray(ends) - starts
+    lows, highs = np.asarray(points[:-1]), np.asarray(points[1:])
+    flat = not spans.all()  # a phase of length 0 (pct_start 0 or 1): its pct is 1
 
     def curve(steps: Steps) -> Floats:
         at = np.minimum(steps, total - 1)
-        values = np.empty(at.shape)
-        todo = np.ones(at.shape, dtype=bool)
-        start = 0.0
-        for i, end in enumerate(ends):
-            here = todo if i == last else todo & (at <= end)
-            if here.any():
-                span = end - start
-                pct = (at[here] - start) / span if span else np.ones(int(here.sum()))
-                values[here] = anneal(points[i], points[i + 1], pct)
-                todo &= ~here
-            start = end
-        return values
+        phase = np.searchsorted(bounds, at, side="left")
+        start, span = starts[phase], spans[phase]
+        if flat:
+            pct = np.where(span != 0, (at - start) / np.where(span != 0, span, 1.0), 1.0)
+        else:
+            pct = (at - start) / span
+        return anneal(lows[phase], highs[phase], pct)
 
     return curve
