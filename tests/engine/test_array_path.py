@@ -164,3 +164,15 @@ def test_running_product_failure_and_zero() -> None:
     zero = build({"type": "MultiplicativeLR", "lr_lambda": "(step - 5) / (step - 9)"})
     assert zero.values(5, STATE).lrs[0] == 0.0
     assert zero.window(0, 20, STATE)[0][0, 5:].tolist() == [0.0] * 15  # 1/0 at 9 never looked at
+
+
+def test_one_step_reads_share_a_cached_block_per_state() -> None:
+    sched = build({"type": "CosineAnnealingLR", "T_max": 1000})
+    other = MetricState()  # an equal state, but another object: evaluated on its own
+    first = sched.values(130, STATE)
+    assert sched.values(130, other) == first
+    for step in range(128, 192):
+        assert sched.values(step, STATE).lrs == (sched.window(step, 1, STATE)[0][0, 0].item(),)
+    for block in range(20):  # many blocks: the cache stays small
+        sched.values(64 * block, STATE)
+    assert len(sched._blocks) <= 8

@@ -121,8 +121,11 @@ class Schedule:
         entry = (state, found, found_moms)
         blocks = self._blocks
         blocks[first] = entry
-        while len(blocks) > CACHED_BLOCKS:
-            blocks.pop(next(iter(blocks)), None)
+        try:
+            while len(blocks) > CACHED_BLOCKS:  # drop the oldest
+                blocks.pop(next(iter(blocks)), None)
+        except (RuntimeError, StopIteration):  # another thread changed it meanwhile
+            pass
         return entry
 
     def _checked(self, steps: Steps, state: MetricState) -> tuple[Table, Table | None]:
