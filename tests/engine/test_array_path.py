@@ -8,9 +8,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_expr import Tree, expressions
 
 from lrhub_service.engine import MetricState, Segment, SpecError, build_schedule, parse_spec
-from lrhub_service.engine.expr import compile_expression
+from lrhub_service.engine.expr import ExpressionError, compile_expression
 from lrhub_service.engine.specs.custom import MULTIPLICATIVE_MAX_STEP
 
 STATE = MetricState()
@@ -176,3 +179,27 @@ def test_one_step_reads_share_a_cached_block_per_state() -> None:
     for block in range(20):  # many blocks: the cache stays small
         sched.values(64 * block, STATE)
     assert len(sched._blocks) <= 8
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tree=expressions,
+    xs=st.lists(st.floats(min_value=-1e4, max_value=1e4, allow_nan=False), min_size=1, max_size=8),
+)
+def test_an_array_evaluates_as_each_element_would_alone(tree: Tree, xs: list[float]) -> None:
+    try:
+        expression = compile_expression(tree.text, loc="lr_lambda")
+    except ExpressionError:
+        return  # refused at compile time: test_expr covers it
+    values, failed = expression.attempt(np.array(xs))
+    alone: list[float | None] = []
+    for x in xs:
+        try:
+            alone.append(expression(x))
+        except ExpressionError:
+            alone.append(None)
+    first_bad = next((i for i, v in enumerate(alone) if v is None), None)
+    assert (failed[0] if failed else None) == first_bad
+    for i, value in enumerate(alone):
+        if value is not None:
+            assert values[i] == value
