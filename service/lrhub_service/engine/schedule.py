@@ -65,7 +65,7 @@ class Schedule:
     bases: tuple[tuple[float, ...], ...] = ()  # [segment][group]
     scales: tuple[tuple[float | None, ...], ...] = ()  # [segment][group]
     _blocks: dict[int, Block] = field(
-        default_factory=dict, compare=False, repr=False
+        default_factory=dict, init=False, compare=False, repr=False
     )  # first step -> (state, values): the last blocks read by :meth:`values`
 
     def evaluate(self, steps: npt.ArrayLike, state: MetricState) -> tuple[Table, Table | None]:
