@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
 
@@ -99,14 +101,15 @@ def _state(sched: Any) -> MetricState:
 
 
 def _once(sched: Any, step: int, state: MetricState, repeat: int) -> float:
+    at = np.array([step], dtype=np.int64)
     began = time.perf_counter()
     for _ in range(repeat):
-        sched.values(step, state)
+        sched.evaluate(at, state)  # one step computed (values() would read its cached block)
     return (time.perf_counter() - began) / repeat * 1e6
 
 
 def per_value_us(sched: Any, state: MetricState, repeat: int, rounds: int) -> tuple[float, float]:
-    """Median µs per ``values()`` call at step 10 and at step 10^9, rounds interleaved."""
+    """Median µs per one-step ``evaluate`` at step 10 and at step 10^9, rounds interleaved."""
     small, big = [], []
     for _ in range(rounds):
         small.append(_once(sched, 10, state, repeat))
@@ -238,7 +241,8 @@ def main(quick: bool = False) -> list[dict[str, Any]]:
                 "unit": "µs",
                 "goal": "ratio <= 1.5",
                 "ok": ratio <= 1.5,
-                "note": f"median of {rounds} interleaved rounds of {repeat} calls",
+                "note": f"evaluate() of one step, median of {rounds} interleaved rounds of"
+                f" {repeat} calls (values() of a cached block: ~0.2 µs)",
             }
         )
     rows.extend(refold_rows(quick))
