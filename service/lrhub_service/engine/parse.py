@@ -7,9 +7,9 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from .checks import check_cost, check_shape
 from .cost import SpecCost
 from .errors import SpecError, join_loc
-from .limits import check_cost, check_shape
 from .registry import SPEC_TYPES
 from .specs.base import SpecModel
 

@@ -10,7 +10,6 @@ zero become :class:`ExpressionError`, which names the field and the column.
 ``compiler`` parses and checks, ``closures`` evaluates, ``expression`` holds the result.
 """
 
-from .closures import FUNCTIONS, UNARY_MATH
 from .compiler import (
     CONSTANTS,
     MAX_DEPTH,
@@ -22,6 +21,7 @@ from .compiler import (
     forget_compiled,
 )
 from .expression import Expression, ExpressionError, Node
+from .functions import FUNCTIONS, UNARY_MATH
 
 __all__ = [
     "CONSTANTS",
