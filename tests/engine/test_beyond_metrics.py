@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import pytest
+from engine_support import as_lists
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,10 +32,12 @@ RANGE = {"type": "LRRangeTest", "start_lr": 1e-6, "end_lr": 1.0, "num_steps": 50
 
 
 def test_range_test_ramps() -> None:
-    lrs = build(RANGE).window(0, 52, MetricState())[0][0]
+    lrs = as_lists(build(RANGE).window(0, 52, MetricState()))[0][0]
     assert lrs[0] == 1e-6 and lrs[49] == pytest.approx(1.0) and lrs[50:] == [lrs[49]] * 2
     assert lrs[10] == pytest.approx(1e-6 * (1e6) ** (10 / 49))
-    linear = build({**RANGE, "mode": "linear", "start_lr": 0.0}).window(0, 50, MetricState())
+    linear = as_lists(
+        build({**RANGE, "mode": "linear", "start_lr": 0.0}).window(0, 50, MetricState())
+    )
     assert linear[0][0][:3] == pytest.approx([0.0, 1 / 49, 2 / 49])
     assert build({**RANGE, "base_lr": [1.0, 2.0], "end_lr": [1.0, 2.0]}).num_groups == 2
 
@@ -161,7 +164,10 @@ def test_guard_cuts_from_the_effective_step_and_then_stops() -> None:
         "factor": 0.5,
         "step": 10,
     }
-    ours, plain = schedule.window(0, 30, state)[0][0], cosine.window(0, 30, state)[0][0]
+    ours, plain = (
+        as_lists(schedule.window(0, 30, state))[0][0],
+        as_lists(cosine.window(0, 30, state))[0][0],
+    )
     assert ours[:10] == plain[:10]
     assert ours[10:] == pytest.approx([0.5 * v for v in plain[10:]])
     state = schedule.fold(state, Report(20, {"loss": float("inf")}))
@@ -178,7 +184,10 @@ def test_guard_without_lr_factor_only_flags_and_stops() -> None:
     assert states[2].to_json()["diverged"] is False
     assert states[3].diverged and states[3].stopped
     plain = build(spec["schedule"] | {"base_lr": 0.1})
-    assert schedule.window(0, 20, states[3])[0] == plain.window(0, 20, states[3])[0]
+    assert (
+        as_lists(schedule.window(0, 20, states[3]))[0]
+        == as_lists(plain.window(0, 20, states[3]))[0]
+    )
 
 
 def test_guard_cooldown_ignores_spikes_but_not_nan() -> None:
@@ -215,7 +224,7 @@ def test_guard_fold_then_rewind_equals_fold_of_prefix(
     assert prefix.to_json() == states[cut].to_json()
     for step in (0, cut, cut + 5):
         assert schedule.values(step, prefix) == schedule.values(step, states[cut])
-    lrs = schedule.window(0, 40, states[-1])[0][0]
+    lrs = as_lists(schedule.window(0, 40, states[-1]))[0][0]
     assert all(0 <= v <= 0.1 for v in lrs)
 
 
@@ -226,7 +235,7 @@ def test_plateau_after_a_warmup_sees_only_post_warmup_reports() -> None:
     plateau = {"type": "ReduceLROnPlateau", "patience": 0, "factor": 0.5}
     schedule = build({"type": "Warmup", "schedule": plateau, "warmup_steps": 4, "base_lr": 1.0})
     states = fold_all(schedule, [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
-    lrs = schedule.window(0, 9, states[-1])[0][0]
+    lrs = as_lists(schedule.window(0, 9, states[-1]))[0][0]
     assert lrs[:4] == pytest.approx([0.0, 0.25, 0.5, 0.75])  # warm-up untouched by reports
     # reports 5, 6, 7 reach the plateau (its steps 1, 2, 3): the first sets the best,
     # each later one is a bad report that halves the lr from its own step on
@@ -241,7 +250,7 @@ def test_plateau_per_epoch_decides_at_the_next_epoch_boundary() -> None:
     state = schedule.initial_state()
     state = schedule.fold(state, Report(10, {"loss": 1.0}))
     state = schedule.fold(state, Report(15, {"loss": 2.0}))  # mid-epoch: applies from step 20
-    lrs = schedule.window(0, 30, state)[0][0]
+    lrs = as_lists(schedule.window(0, 30, state))[0][0]
     assert lrs[:20] == [1.0] * 20 and lrs[20:] == pytest.approx([0.1] * 10)
 
 

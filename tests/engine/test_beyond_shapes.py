@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import torch
+from engine_support import as_lists
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +18,7 @@ from lrhub_service.engine.beyond.restarts import cycle_start, restart_cycle
 
 def curve(spec: dict[str, Any], steps: int, **options: Any) -> list[float]:
     schedule = build_schedule([Segment(0, parse_spec(spec))], **options)
-    lrs, _ = schedule.window(0, steps, schedule.initial_state())
+    lrs, _ = as_lists(schedule.window(0, steps, schedule.initial_state()))
     return lrs[0]
 
 
@@ -82,7 +83,7 @@ def test_warmup_start_lr_per_group_and_shift_false() -> None:
         "base_lr": [1.0, 2.0],
     }
     schedule = build_schedule([Segment(0, parse_spec(spec))])
-    lrs, _ = schedule.window(0, 6, schedule.initial_state())
+    lrs, _ = as_lists(schedule.window(0, 6, schedule.initial_state()))
     for k in range(4):
         assert lrs[0][k] == pytest.approx(0.9**k * k / 4, rel=1e-12)
         assert lrs[1][k] == pytest.approx(0.5 + (2 * 0.9**k - 0.5) * k / 4, rel=1e-12)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from engine_support import as_lists
 
 from lrhub_service.engine import MetricState, Report, Segment, SpecError, build_schedule, parse_spec
 
@@ -35,7 +36,7 @@ def test_restarted_clock_and_scale_make_a_continuous_switch() -> None:
     assert sched.values(29, state).lrs == (0.25, 0.025)
     assert sched.values(30, state).lrs == pytest.approx(at)  # no jump
     assert sched.values(80, state).lrs == pytest.approx((0.125 * COS_AT(50), 0.0125 * COS_AT(50)))
-    lrs, _ = sched.window(25, 10, state)
+    lrs, _ = as_lists(sched.window(25, 10, state))
     assert lrs[0] == [sched.values(s, state).lrs[0] for s in range(25, 35)]
 
 
@@ -44,7 +45,7 @@ def test_window_spans_several_segments() -> None:
         [Segment(0, STEP), Segment(5, COS, 5), Segment(8, STEP, 0, [2.0])], [1.0]
     )
     state = sched.initial_state()
-    lrs, moms = sched.window(0, 12, state)
+    lrs, moms = as_lists(sched.window(0, 12, state))
     assert moms is None
     assert lrs[0] == [sched.values(s, state).lrs[0] for s in range(12)]
     assert lrs[0][8] == 2.0

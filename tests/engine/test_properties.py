@@ -6,6 +6,7 @@ import itertools
 import math
 from typing import Any
 
+from engine_support import as_lists
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -124,7 +125,7 @@ def test_values_are_finite_and_never_negative(spec, base_lrs, at, metrics) -> No
 def test_window_equals_values_step_by_step(spec, base_lrs, start, count, metrics) -> None:
     sched = build(spec, base_lrs)
     state = folded(sched, metrics)[-1]
-    lrs, moms = sched.window(start, count, state)
+    lrs, moms = as_lists(sched.window(start, count, state))
     for i in range(count):
         values = sched.values(start + i, state)
         assert tuple(col[i] for col in lrs) == values.lrs
@@ -157,7 +158,7 @@ def test_smooth_schedules_move_by_bounded_steps(base, t, eta, a, b) -> None:
         (cos, abs(base - eta) * math.pi / (2 * t)),
         (lin, base * abs(b - a) / t),
     ]:
-        lrs = sched.window(0, 2 * t + 2, state)[0][0]
+        lrs = as_lists(sched.window(0, 2 * t + 2, state))[0][0]
         assert max(abs(x - y) for x, y in itertools.pairwise(lrs)) <= bound * (1 + 1e-9) + 1e-15
 
 
@@ -166,7 +167,7 @@ def test_smooth_schedules_move_by_bounded_steps(base, t, eta, a, b) -> None:
 def test_one_cycle_is_continuous_including_past_its_end(max_lr, total, pct, three) -> None:
     spec = {"type": "OneCycleLR", "max_lr": max_lr, "total_steps": total, "pct_start": pct}
     sched = build({**spec, "three_phase": three and pct <= 0.45}, [0.1])
-    lrs, moms = sched.window(0, total + 10, MetricState())
+    lrs, moms = as_lists(sched.window(0, total + 10, MetricState()))
     shortest = min(pct * total, (1 - (2 if three else 1) * pct) * total) - 2
     bound = max_lr * math.pi / (2 * max(shortest, 1))
     assert max(abs(x - y) for x, y in zip(lrs[0], lrs[0][1:], strict=False)) <= bound

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import torch
+from engine_support import as_lists
 from torch_reference import make_optimizer, make_scheduler, torch_values
 
 from lrhub_service.engine import Segment, build_schedule, parse_spec
@@ -15,7 +16,7 @@ from lrhub_service.engine import Segment, build_schedule, parse_spec
 
 def lrs_of(spec: dict[str, Any], steps: int, base_lrs=(0.1,), base_momentums=None) -> Any:
     sched = build_schedule([Segment(0, parse_spec(spec))], list(base_lrs), base_momentums)
-    return sched, sched.window(0, steps, sched.initial_state())
+    return sched, as_lists(sched.window(0, steps, sched.initial_state()))
 
 
 def test_cosine_holds_eta_min_after_t_max_where_torch_rises_again() -> None:

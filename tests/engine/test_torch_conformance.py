@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from engine_support import as_lists
 from torch_reference import assert_close, torch_values
 
 from lrhub_service.engine import Segment, build_schedule, parse_spec
@@ -232,7 +233,7 @@ GROUPS = {"one": [0.1], "two": [0.1, 0.03]}
 
 def ours(spec: dict[str, Any], base_lrs: list[float], steps: int, base_momentums=None):
     sched = build_schedule([Segment(0, parse_spec(spec))], base_lrs, base_momentums)
-    return sched, sched.window(0, steps, sched.initial_state())
+    return sched, as_lists(sched.window(0, steps, sched.initial_state()))
 
 
 @pytest.mark.parametrize("groups", list(GROUPS))

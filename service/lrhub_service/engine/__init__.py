@@ -4,20 +4,32 @@ No FastAPI, SQLAlchemy or torch here; see docs/contracts.md (Engine) and docs/sc
 """
 
 from .build import Segment, build_schedule
+from .cost import SpecCost, spec_cost
 from .errors import SpecError
-from .parse import canonical_json, parse_spec, type_names
-from .schedule import Schedule, Values
+from .limits import LIMITS, CostLimitError, Limits, admit, allowed_steps, limits_json
+from .parse import canonical_json, parse_spec, type_names, validate_spec
+from .schedule import Schedule, StepError, Values
 from .state import MetricState, Report
 
 __all__ = [
+    "LIMITS",
+    "CostLimitError",
+    "Limits",
     "MetricState",
     "Report",
     "Schedule",
     "Segment",
+    "SpecCost",
     "SpecError",
+    "StepError",
     "Values",
+    "admit",
+    "allowed_steps",
     "build_schedule",
     "canonical_json",
+    "limits_json",
     "parse_spec",
+    "spec_cost",
     "type_names",
+    "validate_spec",
 ]

@@ -6,10 +6,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import SpecError
-from .node import Context, LrFn, Node, RoutedHook, scaled
+from .node import Context, Floats, LrFn, Node, RoutedHook, Steps, at_step, scaled
 from .schedule import Schedule
 from .specs.base import SpecModel
+from .state import MetricState
 
 
 @dataclass(frozen=True)
@@ -143,11 +146,16 @@ def _momentums(
 
 
 def _held(fn: LrFn, at: int) -> LrFn:
-    return lambda step, state: fn(at, state)
+    """``fn``'s value at local step ``at``, at every step."""
+
+    def value(steps: Steps, state: MetricState) -> Floats:
+        return np.full(steps.shape, at_step(fn, at, state))
+
+    return value
 
 
 def _fixed(value: float) -> LrFn:
-    return lambda step, state: value
+    return lambda steps, state: np.full(steps.shape, value)
 
 
 def _group_count(spec: SpecModel, base_lrs: Sequence[float] | None) -> int:

@@ -1,9 +1,11 @@
-"""Compiled schedules: per-group pure functions of the local step, and how they compose.
+"""Compiled schedules: per-group pure functions of an array of local steps, and how they
+compose.
 
 A spec model compiles, given a :class:`Context`, into a :class:`Node`. Leaves are
-closed forms; composites (SequentialLR, ChainedScheduler, revisions) call their
-children with a shifted clock. Metric-driven nodes add a :class:`MetricHook`, which
-folds reports into that node's record of the :class:`MetricState`.
+closed forms over int64 step arrays; composites (SequentialLR, ChainedScheduler,
+revisions) call their children with a shifted clock on the steps that are theirs.
+Metric-driven nodes add a :class:`MetricHook`, which folds reports into that node's
+record of the :class:`MetricState`.
 """
 
 from __future__ import annotations
@@ -12,13 +14,23 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from .errors import SpecError, join_loc
 from .state import MetricState
 
-LrFn = Callable[[int, MetricState], float]
-"""``(local_step, state) -> value`` for one parameter group."""
-TransformFn = Callable[[float, int, MetricState], float]
-"""``(incoming_lr, local_step, state) -> lr``: how a node acts on a running lr in a chain."""
+Steps = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+LrFn = Callable[[Steps, MetricState], Floats]
+"""``(local_steps, state) -> values`` for one parameter group, one value per step."""
+TransformFn = Callable[[Floats, Steps, MetricState], Floats]
+"""``(incoming_lrs, local_steps, state) -> lrs``: how a node acts on a running lr in a chain."""
+
+
+def at_step(fn: LrFn, step: int, state: MetricState) -> float:
+    """``fn`` at one step, as a Python float."""
+    return float(fn(np.array([step], dtype=np.int64), state)[0])
 
 
 class HookOutcome(NamedTuple):
@@ -108,8 +120,8 @@ def proportional(
 
 
 def _times(base: float, unit: LrFn) -> LrFn:
-    def lr(step: int, state: MetricState) -> float:
-        return base * unit(step, state)
+    def lr(steps: Steps, state: MetricState) -> Floats:
+        return base * unit(steps, state)
 
     return lr
 
@@ -174,8 +186,8 @@ def constant_node(values: Sequence[float]) -> Node:
 
 
 def _const(value: float) -> LrFn:
-    def lr(step: int, state: MetricState) -> float:
-        return value
+    def lr(steps: Steps, state: MetricState) -> Floats:
+        return np.full(steps.shape, value)
 
     return lr
 
@@ -185,18 +197,7 @@ def scaled(fn: LrFn, factor: float) -> LrFn:
     if factor == 1.0:
         return fn
 
-    def lr(step: int, state: MetricState) -> float:
-        return fn(step, state) * factor
-
-    return lr
-
-
-def shifted(fn: LrFn, offset: int) -> LrFn:
-    """``fn`` seen from a clock that starts at ``offset``."""
-    if offset == 0:
-        return fn
-
-    def lr(step: int, state: MetricState) -> float:
-        return fn(step - offset, state)
+    def lr(steps: Steps, state: MetricState) -> Floats:
+        return fn(steps, state) * factor
 
     return lr

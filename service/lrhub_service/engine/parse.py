@@ -7,12 +7,11 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from .checks import check_cost, check_shape
+from .cost import SpecCost
 from .errors import SpecError, join_loc
 from .registry import SPEC_TYPES
 from .specs.base import SpecModel
-
-MAX_DEPTH = 8
-NESTED_KEYS = ("schedulers", "schedule")
 
 
 @cache
@@ -30,10 +29,19 @@ def type_names() -> list[str]:
 
 
 def parse_spec(data: Any) -> SpecModel:
-    """Validate raw JSON into a spec model; SpecError lists every problem with its path."""
+    """Validate raw JSON into a spec model; SpecError lists every problem with its path.
+
+    Specs over a limit of ``engine.limits`` (size, nesting, expression work, cost) are
+    refused with a CostLimitError (a SpecError) naming the field and the limit.
+    """
+    return validate_spec(data)[0]
+
+
+def validate_spec(data: Any) -> tuple[SpecModel, SpecCost]:
+    """:func:`parse_spec`, also giving the spec's cost (for ``engine.limits.admit``)."""
     if isinstance(data, SpecModel):
         data = data.model_dump(mode="json")
-    _check_depth(data, "", 1)
+    check_shape(data)
     try:
         spec = _adapter().validate_python(data)
     except ValidationError as exc:
@@ -42,26 +50,12 @@ def parse_spec(data: Any) -> SpecModel:
     problems = list(_problems(spec, ""))
     if problems:
         raise SpecError(problems)
-    return spec
+    return spec, check_cost(spec)
 
 
 def canonical_json(spec: SpecModel) -> dict[str, Any]:
     """The spec as plain JSON with every default filled in: equal specs, equal dicts."""
     return spec.model_dump(mode="json")
-
-
-def _check_depth(data: Any, loc: str, depth: int) -> None:
-    if not isinstance(data, dict):
-        return
-    if depth > MAX_DEPTH:
-        raise SpecError(f"nesting deeper than {MAX_DEPTH} levels is refused", loc)
-    for key in NESTED_KEYS:
-        value = data.get(key)
-        if isinstance(value, list):
-            for i, item in enumerate(value):
-                _check_depth(item, join_loc(join_loc(loc, key), i), depth + 1)
-        elif isinstance(value, dict):
-            _check_depth(value, join_loc(loc, key), depth + 1)
 
 
 def _problems(spec: SpecModel, loc: str) -> list[dict[str, str]]:

@@ -1,19 +1,37 @@
-"""A built schedule: revisions joined piecewise, values at any step, folds over reports."""
+"""A built schedule: revisions joined piecewise, values over arrays of steps, folds over
+reports.
+
+One evaluation path: :meth:`Schedule.evaluate` takes an int64 array of steps; a window
+is a contiguous range of them and one step's values are a window of one.
+"""
 
 from __future__ import annotations
 
-import math
-from bisect import bisect_right
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import wraps
 from types import MappingProxyType
-from typing import Any, NamedTuple, ParamSpec, TypeVar
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
 
 from .errors import SpecError
 from .expr import ExpressionError
-from .node import LrFn, MetricHook
+from .node import Floats, LrFn, MetricHook, Steps
 from .state import MetricState, Report, freeze
+
+Table = npt.NDArray[np.float64]
+"""A ``(groups, steps)`` float64 array."""
+
+
+BLOCK = 64
+"""Steps evaluated together when one step is read (see :meth:`Schedule.values`)."""
+CACHED_BLOCKS = 8
+MAX_CACHED_STEP = 2**62
+
+
+Row = tuple[float, ...]
+Block = tuple[MetricState, list[Row], list[Row] | None]
+"""A cached block: the state it was evaluated for, then per step the lrs and momentums."""
 
 
 class Values(NamedTuple):
@@ -23,21 +41,12 @@ class Values(NamedTuple):
     momentums: tuple[float, ...] | None = None
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
+class StepError(SpecError):
+    """A step whose value cannot be computed; ``.step`` is the first such step."""
 
-
-def _as_spec_error(method: Callable[P, R]) -> Callable[P, R]:
-    """An expression failing at some step (a domain error) becomes a SpecError."""
-
-    @wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except ExpressionError as exc:
-            raise SpecError([{"loc": exc.loc, "msg": exc.reason}]) from None
-
-    return wrapper
+    def __init__(self, errors: list[dict[str, str]], step: int) -> None:
+        self.step = step
+        super().__init__(errors)
 
 
 @dataclass(frozen=True)
@@ -55,65 +64,159 @@ class Schedule:
     units: tuple[LrFn | None, ...] = ()  # [segment]: lr = base * unit * scale, when set
     bases: tuple[tuple[float, ...], ...] = ()  # [segment][group]
     scales: tuple[tuple[float | None, ...], ...] = ()  # [segment][group]
+    _blocks: dict[int, Block] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )  # first step -> (state, values): the last blocks read by :meth:`values`
 
-    @_as_spec_error
-    def values(self, step: int, state: MetricState) -> Values:
-        """Every group's values at ``step`` given the metric state at that step."""
-        if step < 0:
+    def evaluate(self, steps: npt.ArrayLike, state: MetricState) -> tuple[Table, Table | None]:
+        """Every group's lrs (and momentums, or None) at ``steps``: arrays ``(groups, len)``.
+
+        A step whose value cannot be computed (an expression failing, an lr that is
+        negative, NaN or infinite) raises SpecError; its ``.step`` is the first such step.
+        """
+        at = np.asarray(steps, dtype=np.int64).reshape(-1)
+        if at.size and int(at.min()) < 0:
             raise SpecError("must be >= 0", "step")
-        seg = bisect_right(self.starts, step) - 1
-        local = step - self.offsets[seg]
-        lrs = tuple(fn(local, state) for fn in self.lr_fns[seg])
-        _check(lrs, step)
-        moms = None
-        if self.momentum_fns is not None:
-            moms = tuple(fn(local, state) for fn in self.momentum_fns[seg])
-        return Values(lrs, moms)
+        try:
+            return self._checked(at, state)
+        except SpecError:
+            raise self._first_failure(at, state) from None
 
-    @_as_spec_error
-    def window(
-        self, start: int, count: int, state: MetricState
-    ) -> tuple[list[list[float]], list[list[float]] | None]:
-        """Per-group columns for steps ``start .. start+count-1``: ``lrs[g][i]``."""
+    def window(self, start: int, count: int, state: MetricState) -> tuple[Table, Table | None]:
+        """:meth:`evaluate` over steps ``start .. start+count-1``: ``lrs[g, i]``."""
         if start < 0 or count < 0:
             raise SpecError("must be >= 0", "start" if start < 0 else "count")
-        lrs: list[list[float]] = [[] for _ in range(self.num_groups)]
-        moms = [[] for _ in range(self.num_groups)] if self.momentum_fns is not None else None
-        end = start + count
-        seg = max(0, bisect_right(self.starts, start) - 1)
-        while start < end:
-            stop = min(self.starts[seg + 1] if seg + 1 < len(self.starts) else end, end)
-            steps = range(start - self.offsets[seg], stop - self.offsets[seg])
-            columns = self._lr_columns(seg, steps, state)
-            for g, column in enumerate(columns):
-                bad = [v for v in column if not 0.0 <= v < math.inf]
-                if bad:
-                    _check((bad[0],), start + column.index(bad[0]))
-                lrs[g].extend(column)
-            if moms is not None and self.momentum_fns is not None:
-                for g, column in enumerate(_columns(self.momentum_fns[seg], steps, state)):
-                    moms[g].extend(column)
-            start, seg = stop, seg + 1
+        return self.evaluate(np.arange(start, start + count, dtype=np.int64), state)
+
+    def values(self, step: int, state: MetricState) -> Values:
+        """Every group's values at ``step`` given the metric state at that step.
+
+        A window of one, read through a small cache: the aligned block of ``BLOCK``
+        steps around ``step`` is evaluated at once (for about the cost of one step), so
+        the next steps a reader asks for (advance, ``lr_at`` in a loop, a dashboard
+        polling) are list lookups. A block with a failing step is not cached.
+        """
+        if step < 0:
+            raise SpecError("must be >= 0", "step")
+        first = step - step % BLOCK
+        cached = self._blocks.get(first)
+        if cached is None or cached[0] is not state:
+            cached = self._block(first, state)
+            if cached is None:  # some step of the block fails: evaluate this one alone
+                lrs, moms = self.evaluate(np.array([step], dtype=np.int64), state)
+                momentums = None if moms is None else tuple(moms[:, 0].tolist())
+                return Values(tuple(lrs[:, 0].tolist()), momentums)
+        index = step - first
+        return Values(cached[1][index], None if cached[2] is None else cached[2][index])
+
+    def _block(self, first: int, state: MetricState) -> Block | None:
+        if first > MAX_CACHED_STEP:
+            return None
+        try:
+            lrs, moms = self._checked(np.arange(first, first + BLOCK, dtype=np.int64), state)
+        except SpecError:
+            return None
+        found = list(zip(*lrs.tolist(), strict=True))
+        found_moms = None if moms is None else list(zip(*moms.tolist(), strict=True))
+        entry = (state, found, found_moms)
+        blocks = self._blocks
+        blocks[first] = entry
+        try:
+            while len(blocks) > CACHED_BLOCKS:  # drop the oldest
+                blocks.pop(next(iter(blocks)), None)
+        except (RuntimeError, StopIteration):  # another thread changed it meanwhile
+            pass
+        return entry
+
+    def _checked(self, steps: Steps, state: MetricState) -> tuple[Table, Table | None]:
+        with np.errstate(all="ignore"):
+            lrs, moms = self._raw(steps, state)
+        good = (lrs >= 0.0) & (lrs < np.inf)
+        if not good.all():
+            column = int(np.flatnonzero(~good.all(axis=0))[0])
+            group = int(np.flatnonzero(~good[:, column])[0])
+            step = int(steps[column])
+            raise StepError(
+                [
+                    {
+                        "loc": "",
+                        "msg": f"the schedule gives lr {lrs[group, column]} for group {group}"
+                        f" at step {step}",
+                    }
+                ],
+                step,
+            )
         return lrs, moms
 
-    def _lr_columns(self, seg: int, steps: range, state: MetricState) -> list[list[float]]:
+    def _first_failure(self, steps: Steps, state: MetricState) -> SpecError:
+        """The error of the first step in ``steps`` that fails, with ``.step`` set.
+
+        Steps fail independently (a running product fails from its first bad factor on),
+        so halving finds it in about ``len(steps)`` evaluations in all.
+        """
+        while steps.size > 1:
+            half = steps[: steps.size // 2]
+            try:
+                self._checked(half, state)
+                steps = steps[steps.size // 2 :]
+            except SpecError:
+                steps = half
+        try:
+            self._checked(steps, state)
+        except StepError as exc:
+            return exc
+        except ExpressionError as exc:
+            step = int(steps[0])
+            return StepError([{"loc": exc.loc, "msg": f"{exc.reason} (step {step})"}], step)
+        except SpecError as exc:
+            return StepError(exc.errors, int(steps[0]))
+        return SpecError("a step failed, then evaluated cleanly", "step")  # pragma: no cover
+
+    def _raw(self, steps: Steps, state: MetricState) -> tuple[Table, Table | None]:
+        if len(self.starts) == 1:
+            return self._segment(0, steps - self.offsets[0], state)
+        segs = np.searchsorted(self.starts, steps, side="right") - 1
+        first, last = int(segs.min(initial=0)), int(segs.max(initial=0))
+        if first == last:
+            return self._segment(first, steps - self.offsets[first], state)
+        lrs = np.empty((self.num_groups, steps.size))
+        moms = np.empty((self.num_groups, steps.size)) if self.momentum_fns is not None else None
+        for seg in range(first, last + 1):
+            mask = segs == seg
+            if mask.any():
+                part_lrs, part_moms = self._segment(seg, steps[mask] - self.offsets[seg], state)
+                lrs[:, mask] = part_lrs
+                if moms is not None and part_moms is not None:
+                    moms[:, mask] = part_moms
+        return lrs, moms
+
+    def _segment(self, seg: int, local: Steps, state: MetricState) -> tuple[Table, Table | None]:
         unit = self.units[seg]
         if unit is None:
-            return _columns(self.lr_fns[seg], steps, state)
-        factors = [unit(k, state) for k in steps]  # one column, scaled per group
-        columns = []
-        for base, scale in zip(self.bases[seg], self.scales[seg], strict=True):
-            column = [base * f for f in factors]
-            columns.append(column if scale is None else [v * scale for v in column])
-        return columns
+            lrs = _rows(self.lr_fns[seg], local, state)
+        else:  # one column, scaled per group
+            factors = unit(local, state)
+            lrs = np.multiply.outer(np.asarray(self.bases[seg]), factors)
+            scales = self.scales[seg]
+            if any(s is not None for s in scales):
+                lrs *= np.array([1.0 if s is None else s for s in scales])[:, None]
+        moms = None
+        if self.momentum_fns is not None:
+            moms = _rows(self.momentum_fns[seg], local, state)
+        return lrs, moms
 
     def initial_state(self) -> MetricState:
         """The state before any report."""
         return MetricState()
 
-    @_as_spec_error
     def fold(self, state: MetricState, report: Report) -> MetricState:
         """The state after one more report (pure: ``state`` is left as it was)."""
+        try:
+            return self._fold(state, report)
+        except ExpressionError as exc:  # an expression failing at the report's step
+            raise SpecError([{"loc": exc.loc, "msg": exc.reason}]) from None
+
+    def _fold(self, state: MetricState, report: Report) -> MetricState:
         nodes: Any = state.nodes  # always a MappingProxyType (see MetricState)
         changed: dict[str, Any] | None = None
         stopped, diverged = state.stopped, state.diverged
@@ -143,21 +246,13 @@ class Schedule:
         return None
 
 
-def _columns(fns: Sequence[LrFn], steps: range, state: MetricState) -> list[list[float]]:
-    """One column per function; groups sharing a function share the work."""
-    done: dict[int, list[float]] = {}
-    columns = []
-    for fn in fns:
-        column = done.get(id(fn))
-        if column is None:
-            column = done[id(fn)] = [fn(k, state) for k in steps]
-        else:
-            column = list(column)
-        columns.append(column)
-    return columns
-
-
-def _check(lrs: Sequence[float], step: int) -> None:
-    for g, value in enumerate(lrs):
-        if not 0.0 <= value < math.inf:
-            raise SpecError(f"the schedule gives lr {value} for group {g} at step {step}", "")
+def _rows(fns: tuple[LrFn, ...], steps: Steps, state: MetricState) -> Table:
+    """One row per function; groups sharing a function share the work."""
+    done: dict[int, Floats] = {}
+    rows = np.empty((len(fns), steps.size))
+    for g, fn in enumerate(fns):
+        row = done.get(id(fn))
+        if row is None:
+            row = done[id(fn)] = fn(steps, state)
+        rows[g] = row
+    return rows

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from lrhub_service.engine import MetricState, Report, Schedule, Segment, build_schedule, parse_spec
 
 EVALUATION_ERRORS = (ValueError, ArithmeticError)  # SpecError and ExpressionError included
@@ -150,25 +152,24 @@ class CompiledRun:
 
     def columns(self, start: int, count: int) -> tuple[list[list[float]], list[list[float]] | None]:
         """Per-group columns for ``count`` steps from ``start``, across metric-state changes."""
-        lrs: list[list[float]] | None = None
-        momentums: list[list[float]] | None = None
+        lr_parts: list[Any] = []
+        momentum_parts: list[Any] = []
         step, end = start, start + count
         while step < end:
             change = self.folded.next_change(step)
             stop = end if change is None else min(end, change)
             part_lrs, part_moms = self.schedule.window(step, stop - step, self.folded.at(step))
-            if lrs is None:
-                lrs = [list(col) for col in part_lrs]
-                momentums = [list(col) for col in part_moms] if part_moms is not None else None
-            else:
-                for column, part in zip(lrs, part_lrs, strict=True):
-                    column.extend(part)
-                if momentums is not None and part_moms is not None:
-                    for column, part in zip(momentums, part_moms, strict=True):
-                        column.extend(part)
+            lr_parts.append(part_lrs)
+            if part_moms is not None:
+                momentum_parts.append(part_moms)
             step = stop
-        assert lrs is not None
-        return lrs, momentums
+        lrs = np.concatenate(lr_parts, axis=1) if len(lr_parts) > 1 else lr_parts[0]
+        if not momentum_parts:
+            return lrs.tolist(), None
+        moms = (
+            np.concatenate(momentum_parts, axis=1) if len(momentum_parts) > 1 else momentum_parts[0]
+        )
+        return lrs.tolist(), moms.tolist()
 
     def first_bad_step(self, start: int, count: int) -> tuple[int, str] | None:
         """The first step of ``[start, start + count)`` the schedule cannot evaluate, and why."""

@@ -103,14 +103,15 @@ def evaluate_preview(
     if schedule.metric_driven:
         notes.append("metric-driven: the curve assumes no metric reports")
     state = schedule.initial_state()
-    lrs, momentums = schedule.window(0, steps, state)
+    lr_table, momentum_table = schedule.window(0, steps, state)
+    lrs = lr_table.tolist()
     for group in lrs:
         if not all(math.isfinite(v) for v in group):
             raise SpecError("the schedule produced a non-finite value", "spec")
     return Curve(
         describe(canonical_json(spec)),
-        [list(g) for g in lrs],
-        [list(g) for g in momentums] if momentums else None,
+        lrs,
+        momentum_table.tolist() if momentum_table is not None else None,
         notes,
         shown_relative,
         state.stopped,

@@ -6,9 +6,10 @@ import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 
-from ..node import Context, LrFn, Node, constant_node
+from ..node import Context, Floats, LrFn, Node, Steps, constant_node
 from ..specs.base import PerGroup, Problem, SpecModel
 from ..state import MetricState
 
@@ -99,10 +100,10 @@ class BatchSizeScaling(SpecModel):
 
 
 def _scaled(fn: LrFn, factor: float, cap: float, warm: int | None) -> LrFn:
-    def lr(step: int, state: MetricState) -> float:
-        scale = factor
-        if warm is not None and step < warm:
-            scale = 1.0 + (factor - 1.0) * step / warm
-        return min(fn(step, state) * scale, cap)
+    def lr(steps: Steps, state: MetricState) -> Floats:
+        scale: Floats | float = factor
+        if warm is not None:
+            scale = np.where(steps < warm, 1.0 + (factor - 1.0) * steps / warm, factor)
+        return np.minimum(fn(steps, state) * scale, cap)
 
     return lr

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field
 
 from ..errors import SpecError
-from ..node import Context, HookOutcome, LrFn, MetricHook, Node
+from ..node import Context, Floats, HookOutcome, LrFn, MetricHook, Node, Steps
 from ..specs.base import SpecModel
 from ..state import MetricState
 
@@ -52,8 +52,8 @@ class PerEpoch(SpecModel):
 
 
 def _epochs(fn: LrFn, per: int) -> LrFn:
-    def value(step: int, state: MetricState) -> float:
-        return fn(step // per, state)
+    def value(steps: Steps, state: MetricState) -> Floats:
+        return fn(steps // per, state)
 
     return value
 

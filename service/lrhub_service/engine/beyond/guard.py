@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import numpy as np
 from pydantic import Field
 
-from ..node import Context, HookOutcome, LrFn, Node
+from ..node import Context, Floats, HookOutcome, LrFn, Node, Steps
 from ..specs.base import SpecModel
 from ..state import MetricState, freeze, frozen_record
 
@@ -55,13 +55,14 @@ class DivergenceGuard(SpecModel):
 def _reduced(fn: LrFn, key: str, factor: float) -> LrFn:
     """``fn`` times ``factor`` per cut recorded at or before the step (O(log cuts))."""
 
-    def lr(step: int, state: MetricState) -> float:
-        value = fn(step, state)
+    def lr(steps: Steps, state: MetricState) -> Floats:
+        values = fn(steps, state)
         record = state.nodes.get(key)
         if not record or not record["cuts"]:
-            return value
-        count = bisect_right(record["cuts"], step)
-        return value * factor**count if count else value
+            return values
+        counts = np.searchsorted(np.asarray(record["cuts"], dtype=np.int64), steps, side="right")
+        cut = values * np.power(factor, counts.astype(np.float64))
+        return np.where(counts > 0, cut, values)
 
     return lr
 

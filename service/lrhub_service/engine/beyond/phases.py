@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import Field
 
-from ..curves import Curve
+from ..curves import Curve, Floats
+from ..curves import Steps as StepArray
 from ..node import Context, Node
 from ..specs.base import Problem, SpecModel, scaled_leaf
 from .ramps import DecayShape, RampShape, decay, ramp
@@ -43,15 +44,18 @@ def _wsd(spec: WarmupStableDecay) -> Curve:
     warm, stable_end = spec.warmup_steps, spec.warmup_steps + spec.stable_steps
     decay_end, ratio = stable_end + spec.decay_steps, spec.min_lr_ratio
 
-    def curve(step: int) -> float:
-        if step < warm:
-            return ramp(spec.warmup_start_factor, 1.0, step / warm, spec.warmup_shape)
-        if step < stable_end:
-            return 1.0
-        if step < decay_end:
-            progress = (step - stable_end) / spec.decay_steps
-            return 1.0 - (1.0 - ratio) * (1.0 - decay(progress, spec.decay_shape))
-        return ratio
+    def curve(steps: StepArray) -> Floats:
+        values = np.full(steps.shape, ratio)
+        values[steps < stable_end] = 1.0
+        warming = steps < warm
+        if warming.any():
+            progress = steps[warming] / warm
+            values[warming] = ramp(spec.warmup_start_factor, 1.0, progress, spec.warmup_shape)
+        decaying = (steps >= stable_end) & (steps < decay_end)
+        if decaying.any():
+            progress = (steps[decaying] - stable_end) / spec.decay_steps
+            values[decaying] = 1.0 - (1.0 - ratio) * (1.0 - decay(progress, spec.decay_shape))
+        return values
 
     return curve
 
@@ -70,9 +74,10 @@ class InverseSqrt(SpecModel):
         warm = self.warmup_steps
         shift = timescale - warm
 
-        def factor(step: int) -> float:
-            if step < warm:
-                return step / warm
-            return 1.0 / math.sqrt((step + shift) / timescale)
+        def factor(steps: StepArray) -> Floats:
+            values = 1.0 / np.sqrt(np.maximum(steps + shift, 1) / timescale)
+            if warm:
+                values = np.where(steps < warm, steps / warm, values)
+            return values
 
         return scaled_leaf(ctx, factor)

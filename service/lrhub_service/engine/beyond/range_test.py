@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import Field
 
 from ..curves import Curve
@@ -58,9 +59,9 @@ class LRRangeTest(SpecModel):
         """The ramp of one group: step -> lr, holding ``end`` after ``num_steps - 1``."""
         last = self.num_steps - 1
         if self.mode == "linear":
-            return lambda step: start + (end - start) * (min(step, last) / last)
+            return lambda steps: start + (end - start) * (np.minimum(steps, last) / last)
         ratio = end / start
-        return lambda step: start * ratio ** (min(step, last) / last)
+        return lambda steps: start * ratio ** (np.minimum(steps, last) / last)
 
 
 def _listed(value: float | list[float]) -> list[float]:

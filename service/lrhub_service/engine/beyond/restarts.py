@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import Field
 
-from ..curves import Curve
+from ..curves import Curve, Floats, Steps, restart_table
 from ..node import Context, Node
 from ..specs.base import PerGroup, SpecModel, lift
 
@@ -36,39 +37,59 @@ class SGDR(SpecModel):
         return Node(lrs=lrs, bases=bases)
 
 
-def cycle_start(index: int, t_0: int, t_mult: float) -> float:
+def cycle_start(index: Any, t_0: int, t_mult: float) -> Any:
     """The global step at which cycle ``index`` starts (exact for an integer ``T_mult``)."""
     if t_mult == 1.0:
-        return float(index * t_0)
-    if t_mult.is_integer() and index < 4096:
+        return np.multiply(index, float(t_0))
+    if t_mult.is_integer() and np.ndim(index) == 0:
         whole = int(t_mult)
-        return float(t_0 * (whole**index - 1) // (whole - 1))
-    return t_0 * (t_mult**index - 1.0) / (t_mult - 1.0)
+        return float(t_0 * (whole ** int(index) - 1) // (whole - 1))
+    return t_0 * (np.power(t_mult, index) - 1.0) / (t_mult - 1.0)
 
 
-def restart_cycle(step: int, t_0: int, t_mult: float) -> tuple[int, float, float]:
-    """``(i, T_cur, T_i)``: the cycle holding ``step``, the position in it, its length.
+def restart_cycle(steps: Any, t_0: int, t_mult: float) -> tuple[Any, Any, Any]:
+    """``(i, T_cur, T_i)`` at one step (Python numbers) or at an array of steps."""
+    if np.ndim(steps) == 0:
+        index, t_cur, t_i = _restart_cycles(np.array([steps], dtype=np.int64), t_0, t_mult)
+        return int(index[0]), float(t_cur[0]), float(t_i[0])
+    return _restart_cycles(steps, t_0, t_mult)
 
-    The cycle index comes from a logarithm, then is corrected against the exact cycle
-    starts, so a step on a boundary always opens the new cycle. O(1) in the step.
+
+def _restart_cycles(steps: Steps, t_0: int, t_mult: float) -> tuple[Floats, Floats, Floats]:
+    """``(i, T_cur, T_i)`` per step: the cycle holding it, the position in it, its length.
+
+    For an integer ``T_mult`` the cycle starts are exact integers (a table, bisected);
+    otherwise the cycle index comes from a logarithm, then is corrected against the
+    cycle starts, so a step on a boundary always opens the new cycle. O(1) per step.
     """
     if t_mult == 1.0:
-        index = step // t_0
-        return index, float(step - index * t_0), float(t_0)
-    guess = math.log1p(step * (t_mult - 1.0) / t_0) / math.log(t_mult)
-    index = max(0, int(guess))
-    while cycle_start(index + 1, t_0, t_mult) <= step:
-        index += 1
-    while index > 0 and cycle_start(index, t_0, t_mult) > step:
-        index -= 1
-    length = t_0 * int(t_mult) ** index if t_mult.is_integer() else t_0 * t_mult**index
-    return index, step - cycle_start(index, t_0, t_mult), float(length)
+        index = steps // t_0
+        return (
+            index.astype(np.float64),
+            (steps - index * t_0).astype(np.float64),
+            np.full(steps.shape, float(t_0)),
+        )
+    if t_mult.is_integer():
+        starts, lengths = restart_table(t_0, int(t_mult))
+        index = np.searchsorted(starts, steps, side="right") - 1
+        return index.astype(np.float64), (steps - starts[index]).astype(np.float64), lengths[index]
+    at = steps.astype(np.float64)
+    index = np.maximum(0.0, np.floor(np.log1p(at * (t_mult - 1.0) / t_0) / math.log(t_mult)))
+    for _ in range(64):  # the logarithm is off by at most one or two cycles
+        up = cycle_start(index + 1, t_0, t_mult) <= at
+        down = (index > 0) & (cycle_start(index, t_0, t_mult) > at)
+        if not (up.any() or down.any()):
+            break
+        index = index + up - down
+    return index, at - cycle_start(index, t_0, t_mult), t_0 * np.power(t_mult, index)
 
 
 def _curve(base: float, floor: float, t_0: int, t_mult: float, restart_decay: float) -> Curve:
-    def curve(step: int) -> float:
-        index, t_cur, t_i = restart_cycle(step, t_0, t_mult)
-        peak = max(floor, base * restart_decay**index) if restart_decay != 1.0 else base
-        return floor + (peak - floor) * (1 + math.cos(math.pi * t_cur / t_i)) / 2
+    def curve(steps: Steps) -> Floats:
+        index, t_cur, t_i = restart_cycle(steps, t_0, t_mult)
+        peak: Floats | float = base
+        if restart_decay != 1.0:
+            peak = np.maximum(floor, base * np.power(restart_decay, index))
+        return floor + (peak - floor) * (1 + np.cos(math.pi * t_cur / t_i)) / 2
 
     return curve

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 
-from ..node import Context, LrFn, Node, RoutedHook
+from ..node import Context, Floats, LrFn, Node, RoutedHook, Steps
 from ..specs.base import PerGroup, Problem, SpecModel
 from ..state import MetricState
 from .ramps import RampShape, ramp
@@ -88,8 +89,8 @@ def _clocked(fn: LrFn, steps: int, shift: bool) -> LrFn:
     if not shift:
         return fn
 
-    def value(step: int, state: MetricState) -> float:
-        return fn(max(0, step - steps), state)
+    def value(at: Steps, state: MetricState) -> Floats:
+        return fn(np.maximum(0, at - steps), state)
 
     return value
 
@@ -104,11 +105,15 @@ def _warm(
 ) -> LrFn:
     target_at = _clocked(fn, steps, shift)
 
-    def lr(step: int, state: MetricState) -> float:
-        target = target_at(step, state)
-        if step >= steps:
+    def lr(at: Steps, state: MetricState) -> Floats:
+        target = target_at(at, state)
+        warming = at < steps
+        if not warming.any():
             return target
-        start = start_lr if start_lr is not None else target * start_factor  # type: ignore[operator]
-        return ramp(start, target, step / steps, shape)
+        aim = target[warming]
+        start = start_lr if start_lr is not None else aim * start_factor  # type: ignore[operator]
+        values = target.copy()
+        values[warming] = ramp(start, aim, at[warming] / steps, shape)
+        return values
 
     return lr

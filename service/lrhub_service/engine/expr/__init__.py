@@ -10,7 +10,6 @@ zero become :class:`ExpressionError`, which names the field and the column.
 ``compiler`` parses and checks, ``closures`` evaluates, ``expression`` holds the result.
 """
 
-from .closures import FUNCTIONS, UNARY_MATH
 from .compiler import (
     CONSTANTS,
     MAX_DEPTH,
@@ -19,8 +18,10 @@ from .compiler import (
     REFUSED_CONSTANTS,
     VARIABLES,
     compile_expression,
+    forget_compiled,
 )
 from .expression import Expression, ExpressionError, Node
+from .functions import FUNCTIONS, UNARY_MATH
 
 __all__ = [
     "CONSTANTS",
@@ -35,4 +36,5 @@ __all__ = [
     "ExpressionError",
     "Node",
     "compile_expression",
+    "forget_compiled",
 ]

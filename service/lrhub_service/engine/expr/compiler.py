@@ -4,11 +4,14 @@ anything else with a column, and constant folding. Nothing reaches ``eval``/``ex
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from typing import NoReturn
 
+import numpy as np
+
 from . import closures
-from .expression import EvalFailure, Expression, ExpressionError, Node
+from .expression import Expression, ExpressionError, Failures, Node
 
 MAX_SOURCE_CHARS = 500
 MAX_DEPTH = 32
@@ -45,6 +48,10 @@ class _Compiler:
             if char == "\n":
                 self.line_starts.append(index + 1)
         self.uses_variable = False
+        self.variable_count = 0  # variable names compiled so far
+        self.operations = 0  # array operations per evaluation (folded constants count once)
+        self.elementwise = 0  # of which call the C library once per element ('**', exp...)
+        self.slow = 0  # of which are dear numpy operations (cos, sin, %, //)
 
     def _offset(self, lineno: int, byte_column: int) -> int:
         """1-based column in the whole source of a (line, UTF-8 byte column) pair."""
@@ -70,20 +77,27 @@ class _Compiler:
         """Return the node's closure and, when it has no variable, its folded value."""
         if depth > MAX_DEPTH:
             self.fail(node, f"expression nests deeper than {MAX_DEPTH} levels")
+        before, before_elementwise, before_slow = self.operations, self.elementwise, self.slow
+        names_before = self.variable_count
         fn = self._compile(node, depth + 1)
-        if not self._mentions_variable(node):
-            try:
-                value = fn(0.0)
-            except EvalFailure as failure:
-                raise ExpressionError(
-                    self.loc, failure.msg, failure.position, self.source
-                ) from None
+        self.operations += 1
+        if isinstance(fn, closures.Constant):  # a literal or a named constant: nothing to fold
+            return fn, fn.value
+        if self.variable_count == names_before:  # no variable below: fold to a constant
+            failures = Failures(1)
+            with np.errstate(all="ignore"):
+                value = float(fn(np.zeros(1), np.zeros(1, dtype=np.intp), failures)[0])
+            first = failures.first()
+            if first is not None:
+                failure = first[1]
+                raise ExpressionError(self.loc, failure.msg, failure.position, self.source)
+            self.operations, self.elementwise, self.slow = (
+                before + 1,
+                before_elementwise,
+                before_slow,
+            )
             return closures.constant(value), value
         return fn, None
-
-    @staticmethod
-    def _mentions_variable(node: ast.AST) -> bool:
-        return any(isinstance(n, ast.Name) and n.id in VARIABLES for n in ast.walk(node))
 
     def _compile(self, node: ast.AST, depth: int) -> Node:
         if isinstance(node, ast.Constant):
@@ -110,6 +124,8 @@ class _Compiler:
                 )
             left, _ = self.compile(node.left, depth)
             right, _ = self.compile(node.right, depth)
+            self.elementwise += isinstance(node.op, ast.Pow)
+            self.slow += isinstance(node.op, (ast.Mod, ast.FloorDiv))
             return make(left, right, self.operator_position(node))
         if isinstance(node, ast.BoolOp):
             return self._boolop(node, depth)
@@ -136,6 +152,7 @@ class _Compiler:
     def _name(self, node: ast.Name) -> Node:
         if node.id in VARIABLES:
             self.uses_variable = True
+            self.variable_count += 1
             return closures.variable()
         if node.id in CONSTANTS:
             return closures.constant(CONSTANTS[node.id])
@@ -184,13 +201,33 @@ class _Compiler:
             )
             self.fail(node, f"{name}() takes {wanted} arguments ({count} given)")
         args = [self.compile(arg, depth)[0] for arg in node.args]
+        self.elementwise += bool(getattr(function, "elementwise", False))
+        self.slow += bool(getattr(function, "slow", False))
         return closures.function_call(name, function, args, self.position(node))
 
 
 def compile_expression(source: str, *, loc: str) -> Expression:
-    """Parse and check ``source`` once; return a fast callable or raise ExpressionError."""
+    """Parse and check ``source`` once; return a fast callable or raise ExpressionError.
+
+    Compiled closures are immutable, so the last 1,024 sources are kept and shared."""
     if not isinstance(source, str):
         raise ExpressionError(loc, "must be an expression string")
+    try:
+        compiled = _compiled(source)
+    except ExpressionError as exc:
+        raise ExpressionError(loc, exc.msg, exc.position, exc.source) from None
+    return Expression(source, *compiled, loc)
+
+
+def forget_compiled() -> None:
+    """Drop the cache of compiled sources (benchmarks measure compiling from nothing)."""
+    _compiled.cache_clear()
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(source: str) -> tuple[Node, bool, int, int, int]:
+    """``source``'s closure, whether it uses the variable, and its operation counts."""
+    loc = ""  # compile_expression puts the field's path in
     if len(source) > MAX_SOURCE_CHARS:
         raise ExpressionError(
             loc, f"expression is {len(source)} characters long (the limit is {MAX_SOURCE_CHARS})"
@@ -210,4 +247,4 @@ def compile_expression(source: str, *, loc: str) -> Expression:
         raise ExpressionError(loc, "expression cannot be parsed (too deep or invalid)") from None
     compiler = _Compiler(source, loc, lead)
     fn, _ = compiler.compile(tree.body)
-    return Expression(source, fn, compiler.uses_variable, loc)
+    return fn, compiler.uses_variable, compiler.operations, compiler.elementwise, compiler.slow

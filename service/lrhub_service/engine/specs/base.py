@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..curves import Curve
-from ..node import Context, LrFn, Node, proportional
+from ..node import Context, Floats, LrFn, Node, Steps, proportional
 from ..state import MetricState
 
 NonNegative = Annotated[float, Field(ge=0)]
@@ -69,8 +69,8 @@ class SpecModel(BaseModel):
 def lift(curve: Curve) -> LrFn:
     """A curve of the step as a node function (which ignores the metric state)."""
 
-    def lr(step: int, state: MetricState) -> float:
-        return curve(step)
+    def lr(steps: Steps, state: MetricState) -> Floats:
+        return curve(steps)
 
     return lr
 

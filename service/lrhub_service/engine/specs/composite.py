@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import numpy as np
 from pydantic import Field
 
-from ..node import Context, LrFn, Node, RoutedHook, TransformFn, proportional
+from ..node import (
+    Context,
+    Floats,
+    LrFn,
+    Node,
+    RoutedHook,
+    Steps,
+    TransformFn,
+    at_step,
+    proportional,
+)
 from ..state import MetricState
 from .base import Problem, SpecModel
 
@@ -64,9 +74,25 @@ class SequentialLR(SpecModel):
 
 
 def _switch(marks: list[int], starts: list[int], fns: list[LrFn]) -> LrFn:
-    def lr(step: int, state: MetricState) -> float:
-        i = bisect_right(marks, step)
-        return fns[i](step - starts[i], state)
+    """Child ``i`` on the steps from ``starts[i]`` to the next milestone, on its own clock."""
+    if not marks:
+        return fns[0]
+    bounds = np.asarray(marks, dtype=np.int64)
+
+    def lr(steps: Steps, state: MetricState) -> Floats:
+        index = np.searchsorted(bounds, steps, side="right")
+        first, last = int(index.min(initial=0)), int(index.max(initial=0))
+        if first == last:
+            return fns[first](steps - starts[first], state)
+        order = np.argsort(index, kind="stable")  # linear for a window: already sorted
+        ordered = index[order]
+        kids, opens = np.unique(ordered, return_index=True)
+        closes = [*opens[1:].tolist(), ordered.size]
+        values = np.empty(steps.shape)
+        for i, begin, end in zip(kids.tolist(), opens.tolist(), closes, strict=True):
+            where = order[begin:end]
+            values[where] = fns[i](steps[where] - starts[i], state)
+        return values
 
     return lr
 
@@ -93,8 +119,8 @@ def _momentum_fns(kids: list[Node], starts: list[int], group: int) -> list[LrFn]
 
 
 def _frozen(fn: LrFn, at: int) -> LrFn:
-    def value(step: int, state: MetricState) -> float:
-        return fn(at, state)
+    def value(steps: Steps, state: MetricState) -> Floats:
+        return np.full(steps.shape, at_step(fn, at, state))
 
     return value
 
@@ -137,10 +163,10 @@ class ChainedScheduler(SpecModel):
 
 
 def _product(units: list[LrFn]) -> LrFn:
-    def unit(step: int, state: MetricState) -> float:
-        value = 1.0
-        for fn in units:
-            value *= fn(step, state)
+    def unit(steps: Steps, state: MetricState) -> Floats:
+        value = units[0](steps, state)  # 1.0 * x is x: the same product as from 1.0
+        for fn in units[1:]:
+            value = value * fn(steps, state)
         return value
 
     return unit
@@ -156,15 +182,15 @@ def _chain(base: float, kids: list[Node], group: int) -> LrFn:
         for kid in kids
     ]
 
-    def lr(step: int, state: MetricState) -> float:
-        value = base
+    def lr(steps: Steps, state: MetricState) -> Floats:
+        value = np.full(steps.shape, base)
         for fn, kid_base, transform in parts:
             if transform is not None:
-                value = transform(value, step, state)
+                value = transform(value, steps, state)
             elif kid_base:
-                value = value * (fn(step, state) / kid_base)
+                value = value * (fn(steps, state) / kid_base)
             else:
-                value = 0.0
+                value = np.zeros(steps.shape)
         return value
 
     return lr

@@ -6,9 +6,10 @@ import threading
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import Field
 
-from ..curves import Curve, power
+from ..curves import Curve, Floats, Steps, power
 from ..errors import SpecError
 from ..expr import Expression, ExpressionError, compile_expression
 from ..node import Context, Node, proportional
@@ -20,6 +21,7 @@ Lambdas = Source | Annotated[list[Source], Field(min_length=1)]
 MULTIPLICATIVE_MAX_STEP = 1_000_000
 """A step-dependent MultiplicativeLR holds its value from this step on (see docs)."""
 CHUNK = 256
+BLOCK = 64 * 1024  # steps evaluated at once while filling checkpoints
 
 
 def expression_problems(value: str | list[str], name: str) -> Iterator[Problem]:
@@ -47,14 +49,13 @@ def compile_per_group(ctx: Context, value: str | list[str], name: str) -> list[E
     ]
 
 
-def probe(fns: list[Curve], steps: tuple[int, ...] = (0, 1)) -> None:
+def probe(fns: list[Expression], steps: tuple[int, ...] = (0, 1)) -> None:
     """Evaluate at a few steps so that a failing expression is refused at build time."""
     for fn in fns:
-        for step in steps:
-            try:
-                fn(step)
-            except ExpressionError as exc:
-                raise SpecError([{"loc": exc.loc, "msg": exc.reason}]) from None
+        try:
+            fn.evaluate(np.array(steps, dtype=np.float64))
+        except ExpressionError as exc:
+            raise SpecError([{"loc": exc.loc, "msg": exc.reason}]) from None
 
 
 class LambdaLR(SpecModel):
@@ -71,21 +72,21 @@ class LambdaLR(SpecModel):
         exprs = compile_per_group(ctx, self.lr_lambda, "lr_lambda")
         probe(list(exprs))
         if isinstance(self.lr_lambda, str):
-            return proportional(bases, lift(exprs[0]))
-        fns = [_times(b, e) for b, e in zip(bases, exprs, strict=True)]
+            return proportional(bases, lift(exprs[0].evaluate))
+        fns = [_times(b, e.evaluate) for b, e in zip(bases, exprs, strict=True)]
         return Node(lrs=tuple(lift(fn) for fn in fns), bases=bases)
 
 
 def _times(base: float, factor: Curve) -> Curve:
-    return lambda step: base * factor(step)
+    return lambda steps: base * factor(steps)
 
 
 class MultiplicativeLR(SpecModel):
     """Multiply the lr by ``lr_lambda(step)`` at every step from 1 on.
 
     A factor that does not mention the step is a closed form (``base * f ** step``);
-    one that does is a running product, cached in chunks of 256 steps and held
-    constant from step 1,000,000 on.
+    one that does is a running product (``np.cumprod`` over blocks, a checkpoint every
+    256 steps), held constant from step 1,000,000 on.
     """
 
     type: Literal["MultiplicativeLR"] = "MultiplicativeLR"
@@ -108,52 +109,66 @@ def _products(expr: Expression) -> Curve:
     """``f(1) * ... * f(step)``: a power when ``f`` is a constant, else a running product."""
     if not expr.uses_variable:
         factor = expr(0)
-        return lambda step: power(factor, step)
+        return lambda steps: power(factor, steps)
     return RunningProduct(expr)
 
 
 class RunningProduct:
     """``f(1) * f(2) * ... * f(step)``, with a checkpoint every ``CHUNK`` steps.
 
-    The first call at step n costs O(n) evaluations of ``f`` (n <= the limit); later, a
-    random step costs at most ``CHUNK`` evaluations and the next step after the last one
-    asked (as a window walks) costs one. Steps past ``limit`` give the product at ``limit``.
+    Checkpoints are filled in blocks of ``BLOCK`` steps with ``np.cumprod`` (a sequential
+    product, so every value equals the step-by-step product exactly); a range of steps then
+    costs its length plus at most ``CHUNK`` evaluations of ``f``. Steps past ``limit``
+    give the product at ``limit``, so the whole product never costs more than ``limit``
+    evaluations. Once the product is 0 it stays 0 and later factors are not looked at; a
+    factor that fails before that fails every step from its own on.
     """
 
-    def __init__(self, factor: Curve, limit: int = MULTIPLICATIVE_MAX_STEP) -> None:
+    def __init__(self, factor: Expression, limit: int = MULTIPLICATIVE_MAX_STEP) -> None:
         self._factor = factor
         self._limit = limit
-        self._checkpoints = [1.0]
-        self._cursor = (0, 1.0)
-        self._final: float | None = None
+        self._checkpoints = [1.0]  # [k]: the product through step k * CHUNK
+        self._failure: tuple[int, ExpressionError] | None = None
         self._lock = threading.Lock()
 
-    def __call__(self, step: int) -> float:
-        if step >= self._limit:
-            if self._final is None:
-                self._final = self._at(self._limit)
-            return self._final
-        return self._at(step)
+    def __call__(self, steps: Steps) -> Floats:
+        at = np.minimum(steps, self._limit)
+        if not at.size:
+            return np.empty(0)
+        low, high = int(at.min()), int(at.max())
+        self._extend(low // CHUNK)
+        failure = self._failure
+        if failure is not None and high >= failure[0]:
+            raise failure[1]
+        first = (low // CHUNK) * CHUNK
+        products, failed = self._run(self._checkpoints[low // CHUNK], first, high)
+        if failed is not None:
+            raise failed[1]
+        return products[at - first]
 
-    def _at(self, step: int) -> float:
-        chunk = step // CHUNK
-        if len(self._checkpoints) <= chunk:
-            with self._lock:  # one thread extends the cache; the others then read it
-                while len(self._checkpoints) <= chunk:
-                    first = (len(self._checkpoints) - 1) * CHUNK
-                    last = self._run(self._checkpoints[-1], first, first + CHUNK)
-                    self._checkpoints.append(last)
-        start, value = chunk * CHUNK, self._checkpoints[chunk]
-        cursor_step, cursor_value = self._cursor
-        if start <= cursor_step <= step:
-            start, value = cursor_step, cursor_value
-        value = self._run(value, start, step)
-        self._cursor = (step, value)
-        return value
+    def _run(
+        self, value: float, first: int, last: int
+    ) -> tuple[Floats, tuple[int, ExpressionError] | None]:
+        """Products through steps ``first .. last`` from ``value`` at ``first``, and the
+        first step whose factor fails while the product is not 0 (or None)."""
+        factors, failed = self._factor.attempt(np.arange(first + 1, last + 1, dtype=np.float64))
+        products = np.cumprod(np.concatenate(([value], factors)))
+        zeros = np.flatnonzero(products == 0.0)
+        if zeros.size:
+            products[zeros[0] :] = 0.0  # a zero product never looks at later factors
+        if failed is not None and (not zeros.size or failed[0] < zeros[0]):
+            return products, (first + 1 + failed[0], failed[1])
+        return products, None
 
-    def _run(self, value: float, first: int, last: int) -> float:
-        for j in range(first + 1, last + 1):
-            if value == 0.0:
-                return 0.0
-            value *= self._factor(j)
-        return value
+    def _extend(self, chunk: int) -> None:
+        if len(self._checkpoints) > chunk or self._failure is not None:
+            return
+        with self._lock:  # one thread extends the cache; the others then read it
+            while len(self._checkpoints) <= chunk and self._failure is None:
+                first = (len(self._checkpoints) - 1) * CHUNK
+                last = min(first + BLOCK, chunk * CHUNK)
+                products, failed = self._run(self._checkpoints[-1], first, last)
+                if failed is not None:
+                    last = (failed[0] - 1) // CHUNK * CHUNK  # checkpoints before the failure
+                    self._failure = failed
+                self._checkpoints.extend(products[CHUNK : last - first + 1 : CHUNK].tolist())

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import Field
 
 from .. import curves
+from ..curves import Floats, Steps
 from ..errors import SpecError
 from ..node import Context, LrFn, Node, proportional
 from .base import PerGroup, Positive, Problem, SpecModel, lift
@@ -35,15 +37,16 @@ class CyclicLR(SpecModel):
         if self.scale_fn is not None:
             yield from expression_problems(self.scale_fn, "scale_fn")
 
-    def _scale(self, ctx: Context) -> tuple[Callable[[float], float], bool]:
-        """The amplitude scale and whether it takes the cycle number (else the step)."""
+    def _scale(self, ctx: Context) -> tuple[Callable[[Floats], Floats] | None, bool]:
+        """The amplitude scale (None: always 1) and whether it takes the cycle number
+        (else the step)."""
         if self.scale_fn is not None:
             expr = compile_per_group(ctx, self.scale_fn, "scale_fn")[0]
             by_cycle = self.scale_mode == "cycle"
             probe([expr], (1, 2) if by_cycle else (0, 1))  # cycles count from 1
-            return expr, by_cycle
+            return expr.evaluate, by_cycle
         if self.mode == "triangular":
-            return (lambda x: 1.0), True
+            return None, True
         if self.mode == "triangular2":
             return (lambda x: 1 / curves.power(2.0, x - 1)), True
         gamma = self.gamma
@@ -58,12 +61,13 @@ class CyclicLR(SpecModel):
         scale, by_cycle = self._scale(ctx)
 
         def wave(low: float, high: float, sign: float) -> LrFn:
-            def value(step: int, state: object) -> float:
-                cycle, factor = curves.triangle(step, total, ratio)
+            def value(steps: Steps, state: object) -> Floats:
+                cycle, factor = curves.triangle(steps, total, ratio)
                 height = (high - low) * factor
-                return (low if sign > 0 else high) + sign * height * scale(
-                    cycle if by_cycle else step
-                )
+                amplitude = sign * height
+                if scale is not None:
+                    amplitude = amplitude * scale(cycle if by_cycle else steps)
+                return (low if sign > 0 else high) + amplitude
 
             return value
 
@@ -149,21 +153,24 @@ class OneCycleLR(SpecModel):
 def _phased(
     ends: list[float],
     points: tuple[float, ...],
-    anneal: Callable[[float, float, float], float],
+    anneal: Callable[[Floats, Floats, Floats], Floats],
     total: int,
 ) -> curves.Curve:
     """torch's phase walk: phase i anneals points[i] -> points[i+1] up to ends[i]."""
-    last = len(ends) - 1
+    bounds = np.asarray(ends[:-1])  # the phase of a step: the first end at or after it
+    starts = np.asarray([0.0, *ends[:-1]])
+    spans = np.asarray(ends) - starts
+    lows, highs = np.asarray(points[:-1]), np.asarray(points[1:])
+    flat = not spans.all()  # a phase of length 0 (pct_start 0 or 1): its pct is 1
 
-    def curve(step: int) -> float:
-        step = min(step, total - 1)
-        start = 0.0
-        for i, end in enumerate(ends):
-            if step <= end or i == last:
-                span = end - start
-                pct = (step - start) / span if span else 1.0
-                return anneal(points[i], points[i + 1], pct)
-            start = end
-        raise AssertionError("unreachable")
+    def curve(steps: Steps) -> Floats:
+        at = np.minimum(steps, total - 1)
+        phase = np.searchsorted(bounds, at, side="left")
+        start, span = starts[phase], spans[phase]
+        if flat:
+            pct = np.where(span != 0, (at - start) / np.where(span != 0, span, 1.0), 1.0)
+        else:
+            pct = (at - start) / span
+        return anneal(lows[phase], highs[phase], pct)
 
     return curve

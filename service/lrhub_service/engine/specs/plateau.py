@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import Field
 
-from ..node import Context, HookOutcome, LrFn, Node, TransformFn
+from ..node import Context, Floats, HookOutcome, LrFn, Node, Steps, TransformFn, at_step
 from ..state import MetricState, freeze, frozen_record
 from .base import NonNegative, PerGroup, SpecModel
 
@@ -46,27 +46,26 @@ class ReduceLROnPlateau(SpecModel):
 
 
 def _constant(value: float) -> LrFn:
-    return lambda step, state: value
+    return lambda steps, state: np.full(steps.shape, value)
 
 
 def _applied(transform: TransformFn, base: float) -> LrFn:
-    return lambda step, state: transform(base, step, state)
+    return lambda steps, state: transform(np.full(steps.shape, base), steps, state)
 
 
 def _reducer(key: str, group: int, factor: float, min_lr: float) -> TransformFn:
-    """The reductions recorded up to ``step`` applied to an incoming lr (O(log reductions))."""
+    """The reductions recorded up to each step applied to an incoming lr (O(log reductions))."""
 
-    def transform(value: float, step: int, state: MetricState) -> float:
+    def transform(values: Floats, steps: Steps, state: MetricState) -> Floats:
         record = state.nodes.get(key)
         if not record or not record["steps"]:
-            return value
-        i = bisect_right(record["steps"], step)
-        if i == 0:
-            return value
-        count = record["counts"][i - 1][group]
-        if count == 0:
-            return value
-        return max(value * factor**count, min_lr)
+            return values
+        i = np.searchsorted(np.asarray(record["steps"], dtype=np.int64), steps, side="right")
+        counts = np.array([0] + [c[group] for c in record["counts"]], dtype=np.int64)[i]
+        if not counts.any():
+            return values
+        reduced = np.maximum(values * np.power(factor, counts.astype(np.float64)), min_lr)
+        return np.where(counts == 0, values, reduced)
 
     return transform
 
@@ -131,8 +130,9 @@ class PlateauHook:
             old_counts = counts[-1] if counts else (0,) * len(self.inputs)
             new_counts = list(old_counts)
             for g, (inp, transform) in enumerate(zip(self.inputs, self.transforms, strict=True)):
-                incoming = inp(step, state)
-                old = transform(incoming, step, state)
+                incoming = at_step(inp, step, state)
+                at = np.array([step], dtype=np.int64)
+                old = float(transform(np.array([incoming]), at, state)[0])
                 new = max(incoming * spec.factor ** (old_counts[g] + 1), self.min_lrs[g])
                 if old - new > spec.eps:
                     new_counts[g] += 1
