@@ -1,23 +1,33 @@
 """How a run's values map onto an optimizer's parameter groups (no torch import).
 
-Learning rates go to ``group["lr"]``; momentum goes to ``group["momentum"]`` (SGD,
-RMSprop) or ``group["betas"][0]`` (Adam, AdamW...). Values are converted once per window
-into per-step tuples, so a scheduler step only assigns them.
+Learning rates go to ``group["lr"]`` (a tensor learning rate is filled in place, as
+torch's schedulers do); momentum goes to ``group["momentum"]`` (SGD, RMSprop) or
+``group["betas"][0]`` (Adam, AdamW...). A window is converted once into per-step entries
+``(lrs, momentum values or None)``, so a scheduler step only assigns them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
+from lrhub.cursor import Block
 from lrhub.errors import LrhubError
-from lrhub.feed import Chunk, Entry
 from lrhub.run import Run
 from lrhub.types import Value, Window
+
+# One step's values, ready to assign: (lrs, momentum values or None).
+Entry = tuple[tuple[float, ...], tuple[Any, ...] | None]
 
 
 class MomentumNotSupportedError(LrhubError, ValueError):
     """The run cycles momentum but the optimizer has no momentum to cycle."""
+
+
+def is_tensor(value: Any) -> bool:
+    """Whether ``value`` is a tensor (duck-typed: this module never imports torch)."""
+    return hasattr(value, "fill_") and hasattr(value, "numel")
 
 
 @dataclass
@@ -27,29 +37,43 @@ class OptimizerBinding:
     base_lrs: list[float]
     base_momentums: list[float] | None
     momentum_key: str | None  # "momentum", "betas" or None
-    beta2s: list[float] | None
+    beta2s: list[Any] | None
 
     def entry(self, value: Value) -> Entry:
         """One step's values, ready to assign."""
+        lrs = tuple(value.lrs)
         if self.momentum_key is None or value.momentums is None:
-            return value.lrs, None
-        return value.lrs, self._momentum_values(value.momentums)
+            return lrs, None
+        return lrs, next(self._momentum_rows([[m] for m in value.momentums]))
 
-    def _momentum_values(self, momentums: list[float] | tuple[float, ...]) -> tuple[Any, ...]:
+    def _momentum_rows(self, columns: list[list[float]]) -> Any:
+        """Per-step tuples of what to assign to the momentum key, from per-group columns."""
         if self.momentum_key == "betas":
             assert self.beta2s is not None
-            return tuple((m, b2) for m, b2 in zip(momentums, self.beta2s, strict=False))
-        return tuple(momentums)
+            pairs = [
+                zip(col, repeat(b2), strict=False)
+                for col, b2 in zip(columns, self.beta2s, strict=True)
+            ]
+            return zip(*pairs, strict=True)
+        return zip(*columns, strict=True)
 
-    def chunk(self, window: Window) -> Chunk:
-        """Convert a window (columns per group) into per-step entries."""
-        lr_rows = [list(row) for row in zip(*window.lrs, strict=False)] if window.count else []
-        if self.momentum_key is None or not window.momentums or not window.count:
+    def block_of_value(self, value: Value, generation: int = 0) -> Block:
+        """A block of the one step ``value`` holds."""
+        return Block(value.step, [self.entry(value)], None, False, value.revision, generation)
+
+    def block(self, window: Window, generation: int = 0) -> Block:
+        """The promised part of ``window`` as per-step entries."""
+        count = window.promised_end - window.start
+        lr_cols = [col[:count] for col in window.lrs]
+        lr_rows = list(zip(*lr_cols, strict=True)) if count else []
+        if self.momentum_key is None or not window.momentums or not count:
             entries: list[Entry] = [(row, None) for row in lr_rows]
         else:
-            moms = [self._momentum_values(row) for row in zip(*window.momentums, strict=False)]
-            entries = list(zip(lr_rows, moms, strict=False))
-        return Chunk(window.start, entries, window.next_report, window.stop, window.revision)
+            moms = self._momentum_rows([col[:count] for col in window.momentums])
+            entries = list(zip(lr_rows, moms, strict=True))
+        return Block(
+            window.start, entries, window.next_report, window.stop, window.revision, generation
+        )
 
     def read_momentum(self, group: dict[str, Any]) -> float:
         if self.momentum_key == "betas":
@@ -57,13 +81,12 @@ class OptimizerBinding:
         return float(group["momentum"])
 
 
-def _plain_float(value: Any, what: str) -> float:
-    if hasattr(value, "numel"):  # a tensor LR (capturable/fused optimizers)
-        raise TypeError(
-            f"{what} is a tensor; lrhub sets plain float learning rates. Create the "
-            "optimizer with a float lr (and without capturable tensor LRs)."
-        )
-    return float(value)
+def _base_lr(group: dict[str, Any]) -> float:
+    """``initial_lr`` as torch sets it (a tensor is cloned, never aliased), as a float."""
+    if "initial_lr" not in group:
+        lr = group["lr"]
+        group["initial_lr"] = lr.clone() if is_tensor(lr) else lr
+    return float(group["initial_lr"])
 
 
 def bind_optimizer(optimizer: Any, run: Run) -> OptimizerBinding:
@@ -72,10 +95,7 @@ def bind_optimizer(optimizer: Any, run: Run) -> OptimizerBinding:
     groups = optimizer.param_groups
     if not groups:
         raise ValueError("the optimizer has no parameter groups")
-    base_lrs = []
-    for i, group in enumerate(groups):
-        group.setdefault("initial_lr", group["lr"])
-        base_lrs.append(_plain_float(group["initial_lr"], f"param_groups[{i}]['lr']"))
+    base_lrs = [_base_lr(group) for group in groups]
     key: str | None = None
     if all("betas" in g for g in groups):
         key = "betas"
@@ -85,7 +105,7 @@ def bind_optimizer(optimizer: Any, run: Run) -> OptimizerBinding:
     beta2s = None
     if key == "betas":
         base_momentums = [float(g["betas"][0]) for g in groups]
-        beta2s = [float(g["betas"][1]) for g in groups]
+        beta2s = [g["betas"][1] for g in groups]
     elif key == "momentum":
         base_momentums = [float(g["momentum"]) for g in groups]
     if run.info.has_momentum:

@@ -16,6 +16,11 @@ from lrhub_service.api.schemas import (
     Progress,
     ReportMetrics,
 )
+from lrhub_service.api.window_codec import (
+    WINDOW_MEDIA_TYPE,
+    encode_json_window,
+    wants_window_binary,
+)
 from lrhub_service.usecases import reports, values
 from lrhub_service.usecases.errors import Invalid
 
@@ -73,14 +78,19 @@ async def lr_at(request: Request) -> Response:
 async def window(request: Request) -> Response:
     """Consecutive steps in columns; the run promises them (its horizon moves to the end).
 
-    ``count`` defaults to 1024 and is capped at the server's window length.
+    ``count`` defaults to 1024 and is capped at the server's window length. A client that
+    sends ``Accept: application/x-lrhub-window`` gets float64 columns instead of JSON
+    (docs/contracts.md, "Compact window transport"); errors stay problem+json.
     """
     query = request.query_params
     run_id = _integer(request.path_params["run_id"], "run_id", 1, 2**62)
     start = _integer(query.get("start"), "start", 0)
     count = _integer(query.get("count", "1024"), "count", 1, 1_000_000)
     payload, revision = await values.read_window(hub_of(request), run_id, start, count)
-    return Response(payload, media_type="application/json", headers={"ETag": f'"{revision}"'})
+    headers = {"ETag": f'"{revision}"', "Vary": "Accept"}
+    if wants_window_binary(request.headers.get("accept")):
+        return Response(encode_json_window(payload), media_type=WINDOW_MEDIA_TYPE, headers=headers)
+    return Response(payload, media_type="application/json", headers=headers)
 
 
 @write.post("/runs/{run_id}/advance")
