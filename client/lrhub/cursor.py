@@ -45,17 +45,15 @@ class PrefetchBound:
     window_size: int = 4096  # most steps asked for in one request
     max_ahead_steps: int = 8192  # never promise more than this past the current step...
     ahead_s: float = 10.0  # ...nor more than this many seconds of training at the rate
-    min_ahead_steps: int = 32  # but always at least this much (slow loops)
+    min_ahead_steps: int = 32  # but at least this much (slow loops), within max_ahead_steps
     initial_ahead_steps: int = 128  # before a rate is known
 
     def __post_init__(self) -> None:
         if not self.window_size >= 1:
             raise ValueError(f"window_size must be >= 1, got {self.window_size!r}")
-        if not 1 <= self.min_ahead_steps <= self.max_ahead_steps:
-            raise ValueError(
-                "need 1 <= min_ahead_steps <= max_ahead_steps, got "
-                f"{self.min_ahead_steps!r} and {self.max_ahead_steps!r}"
-            )
+        for name in ("max_ahead_steps", "min_ahead_steps", "initial_ahead_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
         if not self.ahead_s > 0:
             raise ValueError(f"ahead_s must be > 0 seconds, got {self.ahead_s!r}")
 

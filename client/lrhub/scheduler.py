@@ -78,7 +78,6 @@ class LrhubScheduler(LRScheduler):
             window_size=window_size,
             max_ahead_steps=max_ahead_steps or 2 * window_size,
             ahead_s=ahead_s,
-            min_ahead_steps=min(32, max_ahead_steps or 2 * window_size),
         )
         self.run = run
         self.on_outage = on_outage
