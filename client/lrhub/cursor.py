@@ -12,30 +12,34 @@ tight loop holds up to ``max_ahead_steps`` so it never waits on a fetch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 RATE_MIN_INTERVAL_S = 0.002  # shorter intervals give no useful rate sample
 
 
 @dataclass(frozen=True)
 class Block:
-    """Consecutive promised steps ``[start, start + len(entries))``, one entry per step.
+    """Promised values for consecutive steps from ``start``, in per-group columns:
+    ``lrs[g][i]`` is group g at step ``start + i`` (``momentums`` likewise, or None).
 
     ``generation`` names the cursor's generation the block was asked for: after a
     `WindowCursor.reset` (a resume), blocks of an older generation are stale."""
 
     start: int
-    entries: Sequence[Any]
+    lrs: list[list[float]]
+    momentums: list[list[float]] | None = None
     next_report: int | None = None
     stop: bool = False
     revision: int = 0
     generation: int = 0
 
     @property
+    def count(self) -> int:
+        return len(self.lrs[0]) if self.lrs else 0
+
+    @property
     def end(self) -> int:
-        return self.start + len(self.entries)
+        return self.start + self.count
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ class WindowCursor:
     """The current step, the promised values held from it on, and what to fetch next.
 
     ``step`` is the step whose values are in force (torch's ``last_epoch``). Hot path:
-    `take_fast` (one comparison and a list lookup); everything else is `advance`.
+    `take_fast` (one comparison), then ``lrs[g][index]``; everything else is `advance`.
     """
 
     def __init__(self, step: int, bound: PrefetchBound | None = None) -> None:
@@ -80,40 +84,51 @@ class WindowCursor:
         self.stop = False
         self.next_report: int | None = None
         self.revision = 0
-        self._base = step  # step of _entries[0]
-        self._entries: list[Any] = []
+        self.lrs: list[list[float]] = []  # per-group columns held; index 0 is step _base
+        self.momentums: list[list[float]] | None = None
+        self._base = step
+        self._count = 0
         self._requested: int | None = None  # start of the fetch in flight
         self._rate: float | None = None
         self._mark: tuple[int, float] | None = None
         self.fast_end = -1  # take_fast serves steps below this
 
     # ---- the hot path ------------------------------------------------------------------
-    def take_fast(self) -> Any | None:
-        """Move to the next step and return its entry, or None (moving nowhere) when the
-        step needs `advance`: no value held, a fetch to ask for, or a pause."""
+    def take_fast(self) -> int:
+        """Move to the next step and return the index of its values in the columns, or -1
+        (moving nowhere) when the step needs `advance`: no value held, a fetch to ask
+        for, or a pause."""
         k = self.step + 1
         if k < self.fast_end:
             self.step = k
-            return self._entries[k - self._base]
-        return None
+            return k - self._base
+        return -1
 
     # ---- moving ------------------------------------------------------------------------
     @property
     def held_end(self) -> int:
         """The first step after the values held."""
-        return self._base + len(self._entries)
+        return self._base + self._count
 
-    def entry_at(self, step: int) -> Any | None:
-        """The entry held for ``step``, or None."""
-        if self._base <= step < self.held_end:
-            return self._entries[step - self._base]
-        return None
+    def index_of(self, step: int) -> int:
+        """The column index of ``step``'s values, or -1 when none is held."""
+        if self._base <= step < self._base + self._count:
+            return step - self._base
+        return -1
 
-    def advance(self) -> Any | None:
-        """Move to the next step; its entry, or None when no value is held for it."""
+    def values_at(self, step: int) -> tuple[list[float], list[float] | None] | None:
+        """``(lrs, momentums or None)`` held for ``step``, one per group, or None."""
+        i = self.index_of(step)
+        if i < 0:
+            return None
+        moms = None if self.momentums is None else [col[i] for col in self.momentums]
+        return [col[i] for col in self.lrs], moms
+
+    def advance(self) -> int:
+        """Move to the next step; the index of its values, or -1 when none is held."""
         self.step += 1
         self._refresh_fast()
-        return self.entry_at(self.step)
+        return self.index_of(self.step)
 
     def pause_fast(self) -> None:
         """Send the next step through `advance` (e.g. for a check on the first step)."""
@@ -124,7 +139,8 @@ class WindowCursor:
         self.generation += 1
         self.step = step
         self._base = step
-        self._entries = []
+        self._count = 0
+        self.lrs, self.momentums = [], None
         self._requested = None
         self.next_report = None
         self._mark = None
@@ -138,16 +154,25 @@ class WindowCursor:
         current or the next step replaces them (a report's answer, a refetch after an
         outage). Its ``next_report`` and ``stop`` become the cursor's.
         """
-        if block.generation != self.generation or block.end <= self.step:
+        if block.generation != self.generation or block.end <= self.step or not block.count:
             return False
-        if block.start == self.held_end and self.held_end > self.step:
+        same_shape = (block.momentums is None) == (self.momentums is None)
+        if block.start == self.held_end and self.held_end > self.step and same_shape:
             drop = max(0, self.step - self._base)  # values before the current step go
-            self._entries = self._entries[drop:]
-            self._entries.extend(block.entries)
+            for col, new in zip(self.lrs, block.lrs, strict=True):
+                del col[:drop]
+                col.extend(new)
+            for col, new in zip(self.momentums or [], block.momentums or [], strict=True):
+                del col[:drop]
+                col.extend(new)
             self._base += drop
+            self._count += block.count - drop
         elif block.start <= self.step + 1:
-            self._entries = list(block.entries)
-            self._base = block.start
+            self.lrs = [list(col) for col in block.lrs]
+            self.momentums = None if block.momentums is None else [
+                list(col) for col in block.momentums
+            ]
+            self._base, self._count = block.start, block.count
         else:
             self._refresh_fast()
             return False

@@ -18,7 +18,7 @@ from typing import Any
 from lrhub.cursor import WindowCursor
 from lrhub.errors import ConflictError, LrhubError, OutageWarning
 from lrhub.identity import WorkerIdentity
-from lrhub.optim import Entry, OptimizerBinding
+from lrhub.optim import OptimizerBinding
 from lrhub.prefetch import Fetched, Prefetcher, is_outage
 from lrhub.run import Run
 from lrhub.types import Value
@@ -77,31 +77,31 @@ class RunDriver:
         self.cursor.offer(self.binding.block(window, self.cursor.generation))
         self._absorb_stop()
 
-    def resume(self, step: int) -> Entry | None:
-        """Make ``step`` the run's progress and this worker's position; its entry."""
+    def resume(self, step: int) -> None:
+        """Make ``step`` the run's progress and this worker's position."""
         self.run.resume(step, worker=self.identity)
         self.cursor.reset(step)
         self.fetch_now(step)
-        return self.cursor.entry_at(step)
 
     # ---- stepping ----------------------------------------------------------------------
-    def next_entry(self, metrics: dict[str, float] | None) -> Entry | None:
-        """Move one step (reporting ``metrics`` there first); its entry, None to hold."""
+    def next_index(self, metrics: dict[str, float] | None) -> int:
+        """Move one step (reporting ``metrics`` there first); the column index of its
+        values in the cursor, or -1 to hold the last ones."""
         cursor = self.cursor
         self.drain()
         k = cursor.step + 1
         if metrics is not None:
             self.report(k, metrics)
         self.request_more()
-        if cursor.entry_at(k) is None and cursor.fetching and not self._waited:
+        if cursor.index_of(k) < 0 and cursor.fetching and not self._waited:
             self._wait_for_fetch(k)
-        entry = cursor.advance()
-        if entry is None:
+        index = cursor.advance()
+        if index < 0:
             self._hold(k)
         else:
             self._recovered(k)
         self.request_more()
-        return entry
+        return index
 
     def request_more(self) -> None:
         """Ask the prefetcher for the next window when the cursor wants one."""
@@ -146,7 +146,7 @@ class RunDriver:
                 self._absorb(self.prefetcher.results.get(timeout=min(left, 0.1)))
             except queue.Empty:
                 continue
-            if self.cursor.entry_at(k) is not None:
+            if self.cursor.index_of(k) >= 0:
                 return
 
     def _hold(self, k: int) -> None:
@@ -202,7 +202,7 @@ class RunDriver:
             result = self.run.report(k, metrics, worker=self.identity, max_retries=2)
         except ConflictError as exc:
             warnings.warn(f"lrhub: {exc} Using the decision already recorded.", stacklevel=5)
-            if self.cursor.entry_at(k) is None:
+            if self.cursor.index_of(k) < 0:
                 self.fetch_now(k)
             return
         except LrhubError as exc:

@@ -2,23 +2,19 @@
 
 Learning rates go to ``group["lr"]`` (a tensor learning rate is filled in place, as
 torch's schedulers do); momentum goes to ``group["momentum"]`` (SGD, RMSprop) or
-``group["betas"][0]`` (Adam, AdamW...). A window is converted once into per-step entries
-``(lrs, momentum values or None)``, so a scheduler step only assigns them.
+``group["betas"][0]`` (Adam, AdamW...). Windows stay in per-group columns, so a scheduler
+step only looks values up and assigns them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any
 
 from lrhub.cursor import Block
 from lrhub.errors import LrhubError
 from lrhub.run import Run
 from lrhub.types import Value, Window
-
-# One step's values, ready to assign: (lrs, momentum values or None).
-Entry = tuple[tuple[float, ...], tuple[Any, ...] | None]
 
 
 class MomentumNotSupportedError(LrhubError, ValueError):
@@ -32,53 +28,49 @@ def is_tensor(value: Any) -> bool:
 
 @dataclass
 class OptimizerBinding:
-    """Base values read from an optimizer and the way to write a step's values."""
+    """Base values read from an optimizer and where a step's values go."""
 
     base_lrs: list[float]
     base_momentums: list[float] | None
     momentum_key: str | None  # "momentum", "betas" or None
     beta2s: list[Any] | None
 
-    def entry(self, value: Value) -> Entry:
-        """One step's values, ready to assign."""
-        lrs = tuple(value.lrs)
-        if self.momentum_key is None or value.momentums is None:
-            return lrs, None
-        return lrs, next(self._momentum_rows([[m] for m in value.momentums]))
-
-    def _momentum_rows(self, columns: list[list[float]]) -> Any:
-        """Per-step tuples of what to assign to the momentum key, from per-group columns."""
-        if self.momentum_key == "betas":
-            assert self.beta2s is not None
-            pairs = [
-                zip(col, repeat(b2), strict=False)
-                for col, b2 in zip(columns, self.beta2s, strict=True)
-            ]
-            return zip(*pairs, strict=True)
-        return zip(*columns, strict=True)
-
     def block_of_value(self, value: Value, generation: int = 0) -> Block:
         """A block of the one step ``value`` holds."""
-        return Block(value.step, [self.entry(value)], None, False, value.revision, generation)
-
-    def block(self, window: Window, generation: int = 0) -> Block:
-        """The promised part of ``window`` as per-step entries."""
-        count = window.promised_end - window.start
-        lr_cols = [col[:count] for col in window.lrs]
-        lr_rows = list(zip(*lr_cols, strict=True)) if count else []
-        if self.momentum_key is None or not window.momentums or not count:
-            entries: list[Entry] = [(row, None) for row in lr_rows]
-        else:
-            moms = self._momentum_rows([col[:count] for col in window.momentums])
-            entries = list(zip(lr_rows, moms, strict=True))
+        moms = value.momentums if self.momentum_key is not None else None
         return Block(
-            window.start, entries, window.next_report, window.stop, window.revision, generation
+            value.step,
+            [[lr] for lr in value.lrs],
+            None if moms is None else [[m] for m in moms],
+            revision=value.revision,
+            generation=generation,
         )
 
-    def read_momentum(self, group: dict[str, Any]) -> float:
+    def block(self, window: Window, generation: int = 0) -> Block:
+        """The promised part of ``window`` (momentums only when there is somewhere to put
+        them)."""
+        count = window.promised_end - window.start
+        moms = window.momentums if self.momentum_key is not None else None
+        return Block(
+            window.start,
+            [_cut(col, count) for col in window.lrs],
+            None if moms is None else [_cut(col, count) for col in moms],
+            window.next_report,
+            window.stop,
+            window.revision,
+            generation,
+        )
+
+    def momentum_value(self, group_index: int, momentum: float) -> Any:
+        """What goes to ``group[momentum_key]`` for a momentum value."""
         if self.momentum_key == "betas":
-            return float(group["betas"][0])
-        return float(group["momentum"])
+            assert self.beta2s is not None
+            return (momentum, self.beta2s[group_index])
+        return momentum
+
+
+def _cut(column: list[float], count: int) -> list[float]:
+    return column if len(column) == count else column[:count]
 
 
 def _base_lr(group: dict[str, Any]) -> float:

@@ -21,7 +21,7 @@ from lrhub.cursor import PrefetchBound, WindowCursor
 from lrhub.driver import RunDriver
 from lrhub.errors import ConflictError, ResumeWarning, SchedulerUsageError
 from lrhub.identity import detect_identity
-from lrhub.optim import Entry, bind_optimizer, is_tensor
+from lrhub.optim import bind_optimizer, is_tensor
 from lrhub.run import Run, metrics_dict
 
 # optimizer -> the live lrhub scheduler driving it (weak both ways)
@@ -89,8 +89,9 @@ class LrhubScheduler(LRScheduler):
         self._binding = bind_optimizer(optimizer, run)
         self._lock = threading.RLock()
         self._pending_lrs: list[float] | None = None
+        self._held_step: int | None = None  # a step that held the last values (no value)
         self._num_groups = len(optimizer.param_groups)
-        self._momentum_key = self._binding.momentum_key
+        self._beta2s = self._binding.beta2s if self._binding.momentum_key == "betas" else None
         self._tensor_lrs = any(is_tensor(g["lr"]) for g in optimizer.param_groups)
 
         start, value, clean_exit = run.register_worker(
@@ -102,7 +103,7 @@ class LrhubScheduler(LRScheduler):
                 f"has {self._num_groups}; attach an optimizer with the run's groups.",
                 status_code=409,
             )
-        cursor = WindowCursor(start - 1, bound)
+        self._cursor = cursor = WindowCursor(start - 1, bound)
         self._take_fast = cursor.take_fast
         self._driver = driver = RunDriver(
             run,
@@ -135,22 +136,25 @@ class LrhubScheduler(LRScheduler):
         the step it moves to; only for metric-driven runs (e.g. ReduceLROnPlateau)."""
         groups = self.optimizer.param_groups
         if metrics is None and epoch is None and len(groups) == self._num_groups:
-            entry = self._take_fast()
-            if entry is not None:
-                lrs, moms = entry
+            i = self._take_fast()
+            if i >= 0:
+                cursor = self._cursor
                 self.last_epoch += 1
                 self._step_count += 1
-                self._last_lr = lrs
                 if self._tensor_lrs:
-                    for group, lr in zip(groups, lrs):  # noqa: B905 (hot path)
-                        group["lr"].fill_(lr)
+                    for group, col in zip(groups, cursor.lrs):  # noqa: B905 (hot path)
+                        group["lr"].fill_(col[i])
                 else:
-                    for group, lr in zip(groups, lrs):  # noqa: B905 (hot path)
-                        group["lr"] = lr
+                    for group, col in zip(groups, cursor.lrs):  # noqa: B905 (hot path)
+                        group["lr"] = col[i]
+                moms = cursor.momentums
                 if moms is not None:
-                    key = self._momentum_key
-                    for group, m in zip(groups, moms):  # noqa: B905 (hot path)
-                        group[key] = m
+                    if self._beta2s is None:
+                        for group, col in zip(groups, moms):  # noqa: B905 (hot path)
+                            group["momentum"] = col[i]
+                    else:
+                        for group, col, b2 in zip(groups, moms, self._beta2s):  # noqa: B905
+                            group["betas"] = (col[i], b2)
                 return
         self._slow_step(metrics, epoch)
 
@@ -163,7 +167,10 @@ class LrhubScheduler(LRScheduler):
 
     def get_last_lr(self) -> list[float]:
         """The LRs set by the last step, one per group (a copy, as in torch)."""
-        return [float(v) for v in self._last_lr]
+        values = None if self._held_step == self.last_epoch else self._cursor.values_at(
+            self.last_epoch
+        )
+        return list(values[0]) if values is not None else [float(v) for v in self._last_lr]
 
     def state_dict(self) -> dict[str, Any]:
         """Plain values only: loads with ``torch.load(weights_only=True)``."""
@@ -173,7 +180,7 @@ class LrhubScheduler(LRScheduler):
             "last_epoch": int(self.last_epoch),
             "_step_count": int(self._step_count),
             "base_lrs": [float(v) for v in self.base_lrs],
-            "_last_lr": [float(v) for v in self._last_lr],
+            "_last_lr": self.get_last_lr(),
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -190,12 +197,11 @@ class LrhubScheduler(LRScheduler):
                 stacklevel=2,
             )
         with self._lock:
-            entry = self._driver.resume(step)
+            self._driver.resume(step)
             self._resume_notice = None  # a checkpoint says where we are: nothing to warn
             self.last_epoch = step
             self._step_count = int(state_dict.get("_step_count", step + 1))
-            if entry is not None:
-                self._apply(entry)
+            self._apply(step)
 
     def report(self, metrics: float | Mapping[str, float], step: int | None = None) -> None:
         """Report metrics at the current step (e.g. from an evaluation callback); when the
@@ -204,9 +210,7 @@ class LrhubScheduler(LRScheduler):
             k = self.last_epoch if step is None else int(step)
             self._driver.report(k, metrics_dict(metrics, self.metric_name))
             if k == self.last_epoch:
-                entry = self._driver.cursor.entry_at(k)
-                if entry is not None:
-                    self._apply(entry)
+                self._apply(k)
 
     @property
     def should_stop(self) -> bool:
@@ -248,36 +252,42 @@ class LrhubScheduler(LRScheduler):
             )
         with self._lock:
             report = None if metrics is None else metrics_dict(metrics, self.metric_name)
-            entry = self._driver.next_entry(report)
+            self._driver.next_index(report)
             if self._resume_notice is not None and self._step_count >= 1:
                 warnings.warn(ResumeWarning(self._resume_notice), stacklevel=3)
                 self._resume_notice = None
-            self._pending_lrs = list(entry[0]) if entry is not None else self._current_lrs()
+            values = self._cursor.values_at(self._cursor.step)
+            self._held_step = None if values is not None else self._cursor.step
+            self._pending_lrs = values[0] if values is not None else self._current_lrs()
             try:
                 super().step()  # torch's checks and counters; get_lr() answers _pending_lrs
             finally:
-                self._last_lr = tuple(self._pending_lrs)
+                self._last_lr = list(self._pending_lrs)
                 self._pending_lrs = None
-            if entry is not None and entry[1] is not None:
-                self._apply_momentums(entry[1])
+            if values is not None and values[1] is not None:
+                self._apply_momentums(values[1])
 
     def _current_lrs(self) -> list[float]:
         return [float(group["lr"]) for group in self.optimizer.param_groups]
 
-    def _apply(self, entry: Entry) -> None:
-        """Set one step's values on the optimizer's groups (outside ``step``)."""
-        lrs, moms = entry
+    def _apply(self, step: int) -> None:
+        """Set the values held for ``step`` on the optimizer's groups (outside ``step()``)."""
+        values = self._cursor.values_at(step)
+        if values is None:
+            return
+        lrs, moms = values
+        self._held_step = None
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             if is_tensor(group["lr"]):
                 group["lr"].fill_(lr)
             else:
                 group["lr"] = lr
-        self._last_lr = tuple(lrs)
+        self._last_lr = list(lrs)
         if moms is not None:
             self._apply_momentums(moms)
 
-    def _apply_momentums(self, moms: tuple[Any, ...]) -> None:
-        key = self._momentum_key
+    def _apply_momentums(self, moms: list[float]) -> None:
+        key = self._binding.momentum_key
         if key is not None:
-            for group, m in zip(self.optimizer.param_groups, moms, strict=True):
-                group[key] = m
+            for g, (group, m) in enumerate(zip(self.optimizer.param_groups, moms, strict=True)):
+                group[key] = self._binding.momentum_value(g, m)

@@ -8,16 +8,20 @@ from lrhub.cursor import Block, PrefetchBound, WindowCursor
 
 
 def block(start: int, count: int, **kw: object) -> Block:
-    """Entries are the step numbers themselves, so every lookup is checkable."""
-    return Block(start, list(range(start, start + count)), **kw)  # type: ignore[arg-type]
+    """One group whose values are the step numbers themselves: every lookup is checkable."""
+    return Block(start, [[float(k) for k in range(start, start + count)]], **kw)  # type: ignore[arg-type]
 
 
-def walk(cursor: WindowCursor, steps: int) -> list[object]:
-    """Entries met over ``steps`` steps, the fast path first and `advance` when it declines."""
+def value(cursor: WindowCursor, index: int) -> float | None:
+    return cursor.lrs[0][index] if index >= 0 else None
+
+
+def walk(cursor: WindowCursor, steps: int) -> list[float | None]:
+    """Values met over ``steps`` steps, the fast path first and `advance` when it declines."""
     seen = []
     for _ in range(steps):
-        entry = cursor.take_fast()
-        seen.append(entry if entry is not None else cursor.advance())
+        index = cursor.take_fast()
+        seen.append(value(cursor, index if index >= 0 else cursor.advance()))
     return seen
 
 
@@ -42,14 +46,14 @@ def test_the_fast_path_declines_where_a_fetch_is_due_and_at_the_end() -> None:
     assert cursor.rate == pytest.approx(10.0)
     assert cursor.wanted() is None  # 90 held past step 9: more than half of 100
     declined_at = None
-    while (entry := cursor.take_fast()) is not None:
-        assert entry == cursor.step
+    while (index := cursor.take_fast()) >= 0:
+        assert value(cursor, index) == cursor.step
     declined_at = cursor.step + 1
     assert declined_at == 50  # held_end 100 minus half the bound
-    assert cursor.advance() == 50
+    assert value(cursor, cursor.advance()) == 50
     assert cursor.wanted() == (100, 51)  # its last step is 150 = 50 + 100: the bound
     assert cursor.fetching and cursor.wanted() is None  # one fetch in flight at a time
-    while cursor.take_fast() is not None:  # now the hot path runs to the held end
+    while cursor.take_fast() >= 0:  # now the hot path runs to the held end
         pass
     assert cursor.step == 99
 
@@ -61,8 +65,7 @@ def test_a_promise_never_reaches_past_the_bound() -> None:
     furthest = -1
     cursor.offer(block(0, 64))
     for _ in range(200_000):
-        entry = cursor.take_fast()
-        if entry is None:
+        if cursor.take_fast() < 0:
             now += 0.001  # slow steps cost time; fast ones are free here
             cursor.advance()
             cursor.observe(now)
@@ -85,7 +88,7 @@ def test_a_slow_loop_is_bounded_by_seconds_not_steps() -> None:
     cursor.observe(0.0)
     asked = []
     for second in range(1, 300):  # one step per second
-        assert cursor.advance() == second - 1
+        assert value(cursor, cursor.advance()) == second - 1
         cursor.observe(float(second))
         wanted = cursor.wanted()
         if wanted is not None:
@@ -118,7 +121,7 @@ def test_a_report_point_blocks_fetching_until_a_block_from_the_report_arrives() 
     assert walk(cursor, 3) == [0, 1, 2]
     assert cursor.report_due() == 3
     assert cursor.wanted() is None  # nothing to fetch before the report
-    assert cursor.take_fast() is None
+    assert cursor.take_fast() < 0
     assert cursor.offer(block(3, 2, next_report=5))  # the report's answer, from step 3
     assert cursor.report_due() == 5
     assert walk(cursor, 2) == [3, 4]
@@ -128,10 +131,10 @@ def test_a_block_holding_the_current_step_replaces_the_held_values() -> None:
     cursor = WindowCursor(-1)
     cursor.offer(block(0, 10))
     walk(cursor, 4)  # at step 3
-    replacement = Block(3, ["a", "b", "c"])
+    replacement = Block(3, [[30.0, 40.0, 50.0]])
     assert cursor.offer(replacement)
-    assert cursor.entry_at(3) == "a"
-    assert walk(cursor, 3) == ["b", "c", None]
+    assert cursor.values_at(3) == ([30.0], None)
+    assert walk(cursor, 3) == [40.0, 50.0, None]
 
 
 def test_stale_blocks_are_refused() -> None:
@@ -149,11 +152,11 @@ def test_reset_forgets_everything_and_refuses_older_generations() -> None:
     assert cursor.wanted() is not None
     old = cursor.generation
     cursor.reset(40)
-    assert cursor.step == 40 and cursor.entry_at(40) is None and not cursor.fetching
-    assert not cursor.offer(Block(40, [1, 2], generation=old))  # asked for before the resume
-    assert cursor.offer(Block(40, ["x", "y"], generation=cursor.generation))
-    assert cursor.entry_at(40) == "x"
-    assert walk(cursor, 1) == ["y"]
+    assert cursor.step == 40 and cursor.values_at(40) is None and not cursor.fetching
+    assert not cursor.offer(Block(40, [[1.0, 2.0]], generation=old))  # asked before the resume
+    assert cursor.offer(Block(40, [[7.0, 8.0]], [[0.9, 0.8]], generation=cursor.generation))
+    assert cursor.values_at(40) == ([7.0], [0.9])
+    assert walk(cursor, 1) == [8.0]
 
 
 def test_a_failed_fetch_can_be_asked_again() -> None:
@@ -172,11 +175,11 @@ def test_stop_sticks_and_pause_sends_one_step_to_advance() -> None:
     cursor = WindowCursor(-1)
     cursor.offer(block(0, 4))
     cursor.pause_fast()
-    assert cursor.take_fast() is None and cursor.step == -1
-    assert cursor.advance() == 0
-    assert cursor.take_fast() is None  # 3 held, far below the bound: a fetch is due first
+    assert cursor.take_fast() < 0 and cursor.step == -1
+    assert value(cursor, cursor.advance()) == 0
+    assert cursor.take_fast() < 0  # 3 held, far below the bound: a fetch is due first
     assert cursor.wanted() == (4, 125)  # up to step 128 = 0 + the initial bound (no rate yet)
-    assert cursor.take_fast() == 1
+    assert value(cursor, cursor.take_fast()) == 1
     cursor.offer(block(4, 2, stop=True))
     cursor.offer(block(6, 2))
     assert cursor.stop

@@ -172,4 +172,4 @@ def test_the_client_uses_only_promised_steps() -> None:
 
     binding = OptimizerBinding([1.0], None, None, None)
     block = binding.block(Window.from_json({**data, "promised_through": 11}))
-    assert [entry[0] for entry in block.entries] == [(1.0,), (2.0,)]
+    assert block.lrs == [[1.0, 2.0]] and block.end == 12
