@@ -7,13 +7,19 @@ import struct
 
 import httpx
 import numpy as np
+import orjson
 import pytest
 from client_support import make_optimizer
 
 import lrhub
 from lrhub.types import Window
 from lrhub.window_codec import WINDOW_ACCEPT, WindowDecodeError, decode_window
-from lrhub_service.api.window_codec import WINDOW_MEDIA_TYPE, encode_window, wants_window_binary
+from lrhub_service.api.window_codec import (
+    WINDOW_MEDIA_TYPE,
+    encode_window,
+    render_window,
+    wants_window_binary,
+)
 
 ONE_CYCLE = {"type": "OneCycleLR", "max_lr": 0.4, "total_steps": 5000}
 
@@ -173,3 +179,14 @@ def test_the_client_uses_only_promised_steps() -> None:
     binding = OptimizerBinding([1.0], None, None, None)
     block = binding.block(Window.from_json({**data, "promised_through": 11}))
     assert block.lrs == [[1.0, 2.0]] and block.end == 12
+
+
+def test_render_window_takes_the_window_itself_or_its_json() -> None:
+    window = sample_window("numpy")
+    body, media = render_window(window, binary=True)
+    assert media == WINDOW_MEDIA_TYPE and decode_window(body)["lrs"] == window["lrs"].tolist()
+    as_json, media = render_window(window, binary=False)
+    assert media == "application/json"
+    assert orjson.loads(as_json)["momentums"] == window["momentums"].tolist()
+    assert render_window(as_json, binary=False) == (as_json, "application/json")
+    assert render_window(as_json, binary=True)[0] == body  # the same bytes either way

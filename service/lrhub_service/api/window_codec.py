@@ -80,5 +80,17 @@ def encode_window(window: Mapping[str, Any]) -> bytes:
 
 
 def encode_json_window(payload: bytes) -> bytes:
-    """Re-encode a rendered JSON `Window` (what the window use case returns) compactly."""
+    """Re-encode a rendered JSON `Window` compactly (costs a JSON parse: prefer giving
+    `render_window` the window itself)."""
     return encode_window(orjson.loads(payload))
+
+
+def render_window(window: bytes | Mapping[str, Any], binary: bool) -> tuple[bytes, str]:
+    """The body and media type of a window answer: ``window`` is the `Window` mapping
+    (numpy or list columns) or its rendered JSON; ``binary`` from `wants_window_binary`."""
+    if binary:
+        body = encode_json_window(window) if isinstance(window, bytes) else encode_window(window)
+        return body, WINDOW_MEDIA_TYPE
+    if isinstance(window, bytes):
+        return window, "application/json"
+    return orjson.dumps(window, option=orjson.OPT_SERIALIZE_NUMPY), "application/json"

@@ -16,11 +16,7 @@ from lrhub_service.api.schemas import (
     Progress,
     ReportMetrics,
 )
-from lrhub_service.api.window_codec import (
-    WINDOW_MEDIA_TYPE,
-    encode_json_window,
-    wants_window_binary,
-)
+from lrhub_service.api.window_codec import render_window, wants_window_binary
 from lrhub_service.usecases import reports, values
 from lrhub_service.usecases.errors import Invalid
 
@@ -87,10 +83,9 @@ async def window(request: Request) -> Response:
     start = _integer(query.get("start"), "start", 0)
     count = _integer(query.get("count", "1024"), "count", 1, 1_000_000)
     payload, revision = await values.read_window(hub_of(request), run_id, start, count)
+    body, media_type = render_window(payload, wants_window_binary(request.headers.get("accept")))
     headers = {"ETag": f'"{revision}"', "Vary": "Accept"}
-    if wants_window_binary(request.headers.get("accept")):
-        return Response(encode_json_window(payload), media_type=WINDOW_MEDIA_TYPE, headers=headers)
-    return Response(payload, media_type="application/json", headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
 
 
 @write.post("/runs/{run_id}/advance")
