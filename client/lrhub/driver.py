@@ -69,10 +69,14 @@ class RunDriver:
         self.cursor.offer(self.binding.block_of_value(value, self.cursor.generation))
         self.fetch_now(value.step)
 
+    def window_count(self) -> int:
+        """Steps to ask for from the current step on, within the prefetch bound."""
+        bound = self.cursor.bound
+        return min(bound.window_size, bound.ahead(self.cursor.rate))
+
     def fetch_now(self, start: int) -> None:
         """Fetch a window synchronously (with the client's retries) and hold it."""
-        count = self.cursor.bound.ahead(self.cursor.rate)
-        window = self.run.window(start, min(count, self.cursor.bound.window_size))
+        window = self.run.window(start, self.window_count())
         self.prefetcher.note_success()
         self.cursor.offer(self.binding.block(window, self.cursor.generation))
         self._absorb_stop()
@@ -196,10 +200,12 @@ class RunDriver:
         """Report at step ``k`` (queued in the background during an outage)."""
         generation = self.cursor.generation
         if self.prefetcher.reports_pending:
-            self.prefetcher.queue_report(k, metrics, generation)
+            self.prefetcher.queue_report(k, metrics, generation, self.window_count())
             return
         try:
-            result = self.run.report(k, metrics, worker=self.identity, max_retries=2)
+            result = self.run.report(
+                k, metrics, worker=self.identity, window=self.window_count(), max_retries=2
+            )
         except ConflictError as exc:
             warnings.warn(f"lrhub: {exc} Using the decision already recorded.", stacklevel=5)
             if self.cursor.index_of(k) < 0:
@@ -209,7 +215,7 @@ class RunDriver:
             if not is_outage(exc) or self.on_outage == "raise":
                 raise
             self.prefetcher.note_failure(exc)
-            self.prefetcher.queue_report(k, metrics, generation)
+            self.prefetcher.queue_report(k, metrics, generation, self.window_count())
             return
         self.prefetcher.note_success()
         self.should_stop = self.should_stop or result.stop

@@ -86,7 +86,7 @@ class Prefetcher:
         self._identity = identity
         self._commands: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._fetch: tuple[int, int, int] | None = None  # (start, count, generation)
-        self._reports: list[tuple[int, dict[str, float], int]] = []
+        self._reports: list[tuple[int, dict[str, float], int, int]] = []
         self._reports_lock = threading.Lock()
         self._stopped = threading.Event()
         self._progress_sent = -1
@@ -100,10 +100,13 @@ class Prefetcher:
         """Fetch ``count`` steps from ``start`` in the background (answered in results)."""
         self._commands.put(("fetch", start, count, generation))
 
-    def queue_report(self, step: int, metrics: dict[str, float], generation: int) -> None:
-        """Deliver a report in the background, after those queued before it."""
+    def queue_report(
+        self, step: int, metrics: dict[str, float], generation: int, window: int
+    ) -> None:
+        """Deliver a report in the background, after those queued before it (``window``:
+        the most steps its answer's window may hold)."""
         with self._reports_lock:
-            self._reports.append((step, metrics, generation))
+            self._reports.append((step, metrics, generation, window))
         self._commands.put(("wake",))
 
     @property
@@ -206,10 +209,14 @@ class Prefetcher:
 
     def _deliver_reports(self) -> None:
         while self._reports and not self._stopped.is_set():
-            step, metrics, generation = self._reports[0]
+            step, metrics, generation, window_count = self._reports[0]
             try:
                 result: ReportResult | None = self.run.report(
-                    step, metrics, worker=self._identity, **self._request_kwargs()
+                    step,
+                    metrics,
+                    worker=self._identity,
+                    window=window_count,
+                    **self._request_kwargs(),
                 )
             except LrhubError as exc:
                 if is_outage(exc):

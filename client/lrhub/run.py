@@ -99,16 +99,20 @@ class Run:
         *,
         metric_name: str = "loss",
         worker: WorkerIdentity | None = None,
+        window: int | None = None,
         **request: Any,
     ) -> ReportResult:
         """Report metrics at ``step`` (the step the scheduler moves to with them). Every
-        rank may report the same step: they share one decision."""
+        rank may report the same step: they share one decision. ``window`` caps the
+        steps of the answer's window (the server's default otherwise)."""
         numbers = metrics_dict(metrics, metric_name)
-        body = {
+        body: dict[str, Any] = {
             "step": step,
             "metrics": {name: json_metric(value) for name, value in numbers.items()},
             "worker": self._worker(worker),
         }
+        if window is not None:
+            body["window"] = window
         data = self.client.request("POST", self._path("/reports"), json=body, **request)
         return ReportResult.from_json(data)
 
