@@ -222,3 +222,32 @@ def test_a_dropped_scheduler_is_collected_and_its_thread_ends(server, run_name) 
         time.sleep(0.05)
     assert run.info.clean_exit is True and run.info.progress == 7  # it said goodbye
     run.attach(optimizer).close(0)  # the optimizer is free again
+
+
+def test_a_revision_takes_effect_within_the_prefetch_bound(server, run_name) -> None:
+    """At ~1 ms per step and ahead_s=0.05, no worker holds more than ~50 steps ahead, so a
+    revision made mid-run takes effect within that bound and reaches the optimizer."""
+    spec = {"type": "ConstantLR", "factor": 1.0, "total_iters": 1}
+    run = lrhub.Client(server.url).create_run(run_name, spec)
+    optimizer = make_optimizer("sgd", [0.1])
+    scheduler = run.attach(optimizer, ahead_s=0.05)
+    for _ in range(300):
+        optimizer.step()
+        scheduler.step()
+        time.sleep(0.001)
+    at = scheduler.last_epoch
+    revision = run.refresh().revise(
+        {"type": "ConstantLR", "factor": 0.5, "total_iters": 10**9}, continuous=False
+    )
+    bound = 50  # max(32, rate x 0.05 s), and sleeping 1 ms a step keeps rate <= 1000/s
+    assert at < revision.effective_step <= at + bound + 1
+    lrs = []
+    for _ in range(revision.effective_step - at + 5):
+        optimizer.step()
+        scheduler.step()
+        lrs.append(optimizer.param_groups[0]["lr"])
+        time.sleep(0.001)
+    first_new = at + 1 + lrs.index(0.1 * 0.5)  # lrs[j] is the value at step at + 1 + j
+    assert first_new == revision.effective_step
+    assert set(lrs[: first_new - at - 1]) <= {0.1} and set(lrs[first_new - at - 1 :]) == {0.05}
+    scheduler.close(0.5)
