@@ -115,8 +115,12 @@ class LrhubScheduler(LRScheduler):
             progress_every_s=progress_every_s,
             flush_timeout_s=flush_timeout_s,
         )
+        try:
+            driver.start(value)
+        except BaseException:
+            driver.prefetcher.stop()  # attach failed: no thread, no final progress
+            raise
         weakref.finalize(self, driver.prefetcher.finish)  # a dropped scheduler ends its thread
-        driver.start(value)
         self._resume_notice = (
             f"lrhub: run {run.name!r} stopped without a clean exit; continuing at step "
             f"{start}, its last periodic progress report, so a few steps may repeat. Load a "
@@ -141,9 +145,13 @@ class LrhubScheduler(LRScheduler):
                 cursor = self._cursor
                 self.last_epoch += 1
                 self._step_count += 1
-                if self._tensor_lrs:
+                if self._tensor_lrs:  # fill tensors in place (a loaded state may hold floats)
                     for group, col in zip(groups, cursor.lrs):  # noqa: B905 (hot path)
-                        group["lr"].fill_(col[i])
+                        lr = group["lr"]
+                        if lr.__class__ is float:
+                            group["lr"] = col[i]
+                        else:
+                            lr.fill_(col[i])
                 else:
                     for group, col in zip(groups, cursor.lrs):  # noqa: B905 (hot path)
                         group["lr"] = col[i]
@@ -252,7 +260,12 @@ class LrhubScheduler(LRScheduler):
             )
         with self._lock:
             report = None if metrics is None else metrics_dict(metrics, self.metric_name)
-            self._driver.next_index(report)
+            self._tensor_lrs = any(is_tensor(g["lr"]) for g in self.optimizer.param_groups)
+            try:
+                self._driver.next_index(report)
+            except BaseException:
+                self.last_epoch = self._cursor.step  # moved without a value (on_outage="raise")
+                raise
             if self._resume_notice is not None and self._step_count >= 1:
                 warnings.warn(ResumeWarning(self._resume_notice), stacklevel=3)
                 self._resume_notice = None
