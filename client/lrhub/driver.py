@@ -84,6 +84,7 @@ class RunDriver:
     def resume(self, step: int) -> None:
         """Make ``step`` the run's progress and this worker's position."""
         self.run.resume(step, worker=self.identity)
+        self.prefetcher.forget_fetch()
         self.cursor.reset(step)
         self.fetch_now(step)
 

@@ -100,6 +100,10 @@ class Prefetcher:
         """Fetch ``count`` steps from ``start`` in the background (answered in results)."""
         self._commands.put(("fetch", start, count, generation))
 
+    def forget_fetch(self) -> None:
+        """Drop a fetch not yet sent (after a resume it would fetch stale steps)."""
+        self._commands.put(("forget",))
+
     def queue_report(
         self, step: int, metrics: dict[str, float], generation: int, window: int
     ) -> None:
@@ -191,6 +195,8 @@ class Prefetcher:
                     return
                 if command[0] == "fetch":
                     self._fetch = command[1:]
+                elif command[0] == "forget":
+                    self._fetch = None
                 try:
                     command = self._commands.get_nowait()
                 except queue.Empty:

@@ -128,36 +128,40 @@ def test_the_server_answers_the_same_values_in_both_forms(server, run_name) -> N
     assert "start" in bad.json()["errors"][0]["loc"]
 
 
-class OlderServer(httpx.BaseTransport):
-    """The real server behind a proxy that drops ``Accept``, as a server that predates
-    the compact form ignores it: every window comes back as JSON."""
+class Recording(httpx.BaseTransport):
+    """The real server, recording the content type of every window answer; with
+    ``older=True`` it drops ``Accept`` first, as a server that predates the compact form
+    ignores it, so every window comes back as JSON."""
 
-    def __init__(self) -> None:
+    def __init__(self, older: bool) -> None:
         self.inner = httpx.HTTPTransport()
+        self.older = older
         self.content_types: list[str] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        del request.headers["Accept"]
+        if self.older:
+            del request.headers["Accept"]
         response = self.inner.handle_request(request)
         if request.url.path.endswith("/window"):
             self.content_types.append(response.headers.get("content-type", ""))
         return response
 
 
-def test_a_new_client_reads_json_from_an_older_server(server, run_name) -> None:
-    older = OlderServer()
-    run = lrhub.Client(server.url, transport=older).create_run(run_name, ONE_CYCLE)
+@pytest.mark.parametrize("older", [False, True], ids=["compact", "older-server-json"])
+def test_the_scheduler_reads_either_form(server, run_name, older) -> None:
+    transport = Recording(older)
+    run = lrhub.Client(server.url, transport=transport).create_run(run_name, ONE_CYCLE)
     optimizer = make_optimizer("sgd", [0.1])
     scheduler = run.attach(optimizer, window_size=64)
     for _ in range(200):
         optimizer.step()
         scheduler.step()
     scheduler.close(0.5)
-    assert older.content_types and all(
-        t.startswith("application/json") for t in older.content_types
-    )
+    expected = "application/json" if older else WINDOW_MEDIA_TYPE
+    assert len(transport.content_types) >= 3
+    assert all(t.startswith(expected) for t in transport.content_types)
     reference = lrhub.Client(server.url).get_run(run.id).lr_at(200)
-    assert scheduler.get_last_lr() == pytest.approx(reference.lrs, rel=1e-12)
+    assert scheduler.get_last_lr() == reference.lrs  # bit for bit either way
 
 
 def test_the_client_uses_only_promised_steps() -> None:
