@@ -50,6 +50,7 @@ class RunDriver:
         self.should_stop = False
         self._warned_hold = False
         self._waited = False  # waited for a fetch since values last ran out
+        self._retry_at = 0.0  # after a refused fetch, when to ask again
         self.prefetcher = Prefetcher(
             run,
             binding.block,
@@ -110,7 +111,10 @@ class RunDriver:
 
     def request_more(self) -> None:
         """Ask the prefetcher for the next window when the cursor wants one."""
-        self.cursor.observe(time.monotonic())
+        now = time.monotonic()
+        self.cursor.observe(now)
+        if now < self._retry_at:
+            return
         wanted = self.cursor.wanted()
         if wanted is not None:
             self.prefetcher.fetch(*wanted, self.cursor.generation)
@@ -129,6 +133,8 @@ class RunDriver:
             self.cursor.fetch_settled(message.generation)
             if message.block is not None:
                 self.cursor.offer(message.block)
+            else:  # a refused fetch: ask again only after a pause
+                self._retry_at = time.monotonic() + self.prefetcher.probe_every_s
         else:  # Reported
             if message.result is not None:
                 self.should_stop = self.should_stop or message.result.stop
@@ -183,9 +189,10 @@ class RunDriver:
             self._warned_hold = True
             warnings.warn(
                 OutageWarning(
-                    f"lrhub: no value for step {k} of run {self.run.name!r} (server "
-                    f"unreachable: {error or 'no answer in time'}); holding the last value "
-                    f"and probing the server every {prefetcher.probe_every_s} s."
+                    f"lrhub: no value for step {k} of run {self.run.name!r} ("
+                    f"{'server unreachable: ' if error is None or is_outage(error) else ''}"
+                    f"{error or 'no answer in time'}); holding the last value and asking "
+                    f"the server again every {prefetcher.probe_every_s} s."
                 ),
                 stacklevel=5,
             )

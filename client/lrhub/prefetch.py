@@ -250,8 +250,17 @@ class Prefetcher:
                 self._fetch = None
                 self.results.put(Fetched(generation, start, None, exc))
             return
-        self.note_success()
         self._fetch = None
+        if window.promised_end == window.start:
+            exc = LrhubError(
+                f"lrhub: the server promised none of steps {start}..{window.end - 1} of run "
+                f"{self.run.name!r} (promised_through={window.promised_through}); training "
+                "needs values promised to it: use a token with the write scope."
+            )
+            self.last_error = exc
+            self.results.put(Fetched(generation, start, None, exc))
+            return
+        self.note_success()
         self.results.put(Fetched(generation, start, self._convert(window, generation)))
 
     def _send_progress(self) -> None:

@@ -194,3 +194,31 @@ def test_render_window_takes_the_window_itself_or_its_json() -> None:
     assert orjson.loads(as_json)["momentums"] == window["momentums"].tolist()
     assert render_window(as_json, binary=False) == (as_json, "application/json")
     assert render_window(as_json, binary=True)[0] == body  # the same bytes either way
+
+
+class Unpromised(httpx.BaseTransport):
+    """The real server, except that every window answer promises none of its steps (as
+    for a read-scope token): fault injection on the answer, in front of the server."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith("/window"):
+            return self.inner.handle_request(request)
+        del request.headers["Accept"]
+        response = self.inner.handle_request(request)
+        body = {**orjson.loads(response.read()), "promised_through": None}
+        return httpx.Response(200, json=body, request=request)
+
+
+def test_values_that_are_not_promised_are_never_trained_on(server, run_name) -> None:
+    run = lrhub.Client(server.url, transport=Unpromised()).create_run(run_name, ONE_CYCLE)
+    optimizer = make_optimizer("sgd", [0.1])
+    scheduler = run.attach(optimizer, on_outage="raise")  # holds the attach answer's step 0
+    optimizer.step()
+    with pytest.raises(lrhub.LrhubError, match="promised none"):
+        scheduler.step()
+    scheduler.close(0)
+    held = lrhub.Client(server.url).get_run(run.id).lr_at(0).lrs
+    assert scheduler.get_last_lr() == held  # still step 0's value
