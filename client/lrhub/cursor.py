@@ -30,7 +30,6 @@ class Block:
     momentums: list[list[float]] | None = None
     next_report: int | None = None
     stop: bool = False
-    revision: int = 0
     generation: int = 0
 
     @property
@@ -83,7 +82,6 @@ class WindowCursor:
         self.generation = 0
         self.stop = False
         self.next_report: int | None = None
-        self.revision = 0
         self.lrs: list[list[float]] = []  # per-group columns held; index 0 is step _base
         self.momentums: list[list[float]] | None = None
         self._base = step
@@ -177,7 +175,6 @@ class WindowCursor:
             self._refresh_fast()
             return False
         self.next_report = block.next_report
-        self.revision = block.revision
         self.stop = self.stop or block.stop
         self._refresh_fast()
         return True

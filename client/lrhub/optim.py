@@ -42,7 +42,6 @@ class OptimizerBinding:
             value.step,
             [[lr] for lr in value.lrs],
             None if moms is None else [[m] for m in moms],
-            revision=value.revision,
             generation=generation,
         )
 
@@ -57,7 +56,6 @@ class OptimizerBinding:
             None if moms is None else [_cut(col, count) for col in moms],
             window.next_report,
             window.stop,
-            window.revision,
             generation,
         )
 

@@ -117,10 +117,6 @@ class Prefetcher:
     def reports_pending(self) -> bool:
         return bool(self._reports)
 
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
     def note_failure(self, exc: BaseException) -> None:
         """A request of the training thread failed: the same outage bookkeeping."""
         self.last_error = exc
