@@ -16,6 +16,7 @@ from lrhub.types import Window
 from lrhub.window_codec import WINDOW_ACCEPT, WindowDecodeError, decode_window
 from lrhub_service.api.window_codec import (
     WINDOW_MEDIA_TYPE,
+    encode_json_window,
     encode_window,
     render_window,
     wants_window_binary,
@@ -222,3 +223,11 @@ def test_values_that_are_not_promised_are_never_trained_on(server, run_name) -> 
     scheduler.close(0)
     held = lrhub.Client(server.url).get_run(run.id).lr_at(0).lrs
     assert scheduler.get_last_lr() == held  # still step 0's value
+
+
+def test_a_repeated_json_payload_is_encoded_once() -> None:
+    payload = orjson.dumps(sample_window("lists"))
+    first = encode_json_window(payload)
+    assert encode_json_window(payload) is first  # every rank gets the same cached payload
+    copy = bytes(bytearray(payload))
+    assert copy is not payload and encode_json_window(copy) == first

@@ -11,6 +11,8 @@ default, and errors stay ``application/problem+json``.
 from __future__ import annotations
 
 import struct
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -79,10 +81,27 @@ def encode_window(window: Mapping[str, Any]) -> bytes:
     return b"".join(parts)
 
 
+_RECENT_MAX = 32
+# id(payload) -> (payload, encoded): the payload is held, so its id stays its own
+_recent: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
+_recent_lock = threading.Lock()
+
+
 def encode_json_window(payload: bytes) -> bytes:
-    """Re-encode a rendered JSON `Window` compactly (costs a JSON parse: prefer giving
-    `render_window` the window itself)."""
-    return encode_window(orjson.loads(payload))
+    """Re-encode a rendered JSON `Window` compactly. It costs a JSON parse, so the last
+    few are remembered by payload object: the window use case hands every rank the same
+    cached payload. Better still, give `render_window` the window itself."""
+    with _recent_lock:
+        hit = _recent.get(id(payload))
+        if hit is not None and hit[0] is payload:
+            _recent.move_to_end(id(payload))
+            return hit[1]
+    encoded = encode_window(orjson.loads(payload))
+    with _recent_lock:
+        _recent[id(payload)] = (payload, encoded)
+        while len(_recent) > _RECENT_MAX:
+            _recent.popitem(last=False)
+    return encoded
 
 
 def render_window(window: bytes | Mapping[str, Any], binary: bool) -> tuple[bytes, str]:
