@@ -19,25 +19,11 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from lrhub.cursor import PrefetchBound, WindowCursor
 from lrhub.driver import RunDriver
-from lrhub.errors import ConflictError, ResumeWarning, SchedulerUsageError
+from lrhub.errors import ConflictError, ResumeWarning
 from lrhub.identity import detect_identity
 from lrhub.optim import bind_optimizer, is_tensor
 from lrhub.run import Run, metrics_dict
-
-# optimizer -> the live lrhub scheduler driving it (weak both ways)
-_drivers: weakref.WeakKeyDictionary[Any, weakref.ref[Any]] = weakref.WeakKeyDictionary()
-
-
-def _claim(optimizer: torch.optim.Optimizer) -> None:
-    ref = _drivers.get(optimizer)
-    other = ref() if ref is not None else None
-    if other is not None and not other.closed:
-        raise SchedulerUsageError(
-            f"this optimizer is already driven by the lrhub scheduler of run "
-            f"{other.run.name!r}; two schedulers on one optimizer overwrite each other's "
-            "values. Close it first (scheduler.close()), or put both schedules in one run "
-            'spec: {"type": "ChainedScheduler", "schedulers": [...]}.'
-        )
+from lrhub.usage import check_step, claim_optimizer, register_driver
 
 
 class LrhubScheduler(LRScheduler):
@@ -73,7 +59,7 @@ class LrhubScheduler(LRScheduler):
             raise ValueError(f"window_size must be between 1 and 4096, got {window_size!r}")
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
-        _claim(optimizer)
+        claim_optimizer(optimizer)
         bound = PrefetchBound(
             window_size=window_size,
             max_ahead_steps=max_ahead_steps or 2 * window_size,
@@ -132,7 +118,7 @@ class LrhubScheduler(LRScheduler):
         super().__init__(optimizer, start - 1)  # torch's initial step sets value[start]
         self.base_lrs = list(self._binding.base_lrs)
         cursor.pause_fast()  # the first step runs torch's step-order check
-        _drivers[optimizer] = weakref.ref(self)
+        register_driver(optimizer, self)
 
     # ---- the hot path ------------------------------------------------------------------
     def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
@@ -233,27 +219,7 @@ class LrhubScheduler(LRScheduler):
 
     # ---- everything but a plain lookup -------------------------------------------------
     def _slow_step(self, metrics: Any, epoch: int | None) -> None:
-        if len(self.optimizer.param_groups) != self._num_groups:
-            raise SchedulerUsageError(
-                f"the optimizer has {len(self.optimizer.param_groups)} parameter groups but "
-                f"run {self.run.name!r} schedules {self._num_groups}: optimizer."
-                "add_param_group() after attach leaves the new group unscheduled. Create the "
-                "optimizer with every group before attaching, or attach a new run."
-            )
-        if epoch is not None and int(epoch) != self.last_epoch + 1:
-            raise SchedulerUsageError(
-                f"step(epoch={epoch}) would jump from step {self.last_epoch}; lrhub moves one "
-                "step at a time. To continue at another step, load a checkpoint with "
-                "scheduler.load_state_dict() or call run.resume(step) before attaching."
-            )
-        if metrics is not None and not self._driver.metric_driven:
-            raise SchedulerUsageError(
-                f"step({metrics!r}) on run {self.run.name!r}, which is not metric-driven: "
-                "lrhub does not take a number as a step to jump to (torch's deprecated "
-                "step(epoch)) nor as a metric the schedule ignores. Call step() to move on; "
-                "to continue at another step use scheduler.load_state_dict() or "
-                "run.resume(step); to record a metric use run.report(step, metrics)."
-            )
+        check_step(self, metrics, epoch, self._num_groups, self._driver.metric_driven)
         if epoch is not None:
             warnings.warn(
                 "step(epoch) is deprecated in torch; call step() instead", UserWarning, stacklevel=3
