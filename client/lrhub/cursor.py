@@ -167,9 +167,9 @@ class WindowCursor:
             self._count += block.count - drop
         elif block.start <= self.step + 1:
             self.lrs = [list(col) for col in block.lrs]
-            self.momentums = None if block.momentums is None else [
-                list(col) for col in block.momentums
-            ]
+            self.momentums = (
+                None if block.momentums is None else [list(col) for col in block.momentums]
+            )
             self._base, self._count = block.start, block.count
         else:
             self._refresh_fast()

@@ -161,8 +161,8 @@ class LrhubScheduler(LRScheduler):
 
     def get_last_lr(self) -> list[float]:
         """The LRs set by the last step, one per group (a copy, as in torch)."""
-        values = None if self._held_step == self.last_epoch else self._cursor.values_at(
-            self.last_epoch
+        values = (
+            None if self._held_step == self.last_epoch else self._cursor.values_at(self.last_epoch)
         )
         return list(values[0]) if values is not None else [float(v) for v in self._last_lr]
 
