@@ -24,6 +24,7 @@ from lrhub.errors import (
     RateLimitError,
     RequestTooLargeError,
     ResumeWarning,
+    SchedulerUsageError,
 )
 from lrhub.identity import WorkerIdentity, detect_identity
 from lrhub.lr_finder import LRFinderResult, find_lr
@@ -61,6 +62,7 @@ __all__ = [
     "Revision",
     "Run",
     "RunInfo",
+    "SchedulerUsageError",
     "Value",
     "Window",
     "WorkerIdentity",

@@ -21,6 +21,7 @@ from lrhub.errors import (
     APITimeoutError,
     status_error,
 )
+from lrhub.window_codec import WINDOW_MEDIA_TYPE, decode_window
 
 try:  # orjson is faster for the large windows; the stdlib is enough.
     import orjson
@@ -105,7 +106,8 @@ class HttpSession:
         max_retries: int | None = None,
         timeout: float | None = None,
     ) -> Any:
-        """Send one request (retried when safe) and return its decoded JSON body."""
+        """Send one request (retried when safe) and return its decoded body: JSON, or a
+        window's JSON object when the server answers the compact window format."""
         headers = dict(headers or {})
         if method != "GET":
             headers.setdefault("Idempotency-Key", uuid.uuid4().hex)
@@ -163,6 +165,8 @@ class HttpSession:
             )
         if not response.content:
             return None
+        if response.headers.get("content-type", "").startswith(WINDOW_MEDIA_TYPE):
+            return decode_window(response.content)
         return _loads(response.content)
 
 

@@ -20,6 +20,12 @@ class ResumeWarning(UserWarning):
     """The scheduler continues a run that had already made progress."""
 
 
+class SchedulerUsageError(LrhubError, ValueError):
+    """The scheduler was used in a way lrhub cannot honour (the message says what to do):
+    ``step(number)`` on a run that is not metric-driven, a parameter group added after
+    attach, a second scheduler on one optimizer."""
+
+
 class APIConnectionError(LrhubError):
     """The server could not be reached (refused, reset, DNS, TLS)."""
 
@@ -62,7 +68,10 @@ class APIStatusError(LrhubError):
         return errors if isinstance(errors, list) else []
 
 
-class BadRequestError(APIStatusError):
+class BadRequestError(APIStatusError, ValueError):
+    """400/422: the request named an invalid field (also a ``ValueError``, as torch raises
+    for invalid scheduler arguments)."""
+
     hint = "Fix the named field(s) and send the request again."
 
 

@@ -1,4 +1,4 @@
-"""Record every live scheduler's progress at interpreter exit, within a deadline."""
+"""Record every live prefetcher's final progress at interpreter exit, within a deadline."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ _exit_hook_lock = threading.Lock()
 _exit_hook_installed = False
 
 
-def register_exit_flush(scheduler: Any) -> None:
-    """Have ``scheduler.close(timeout)`` called at exit (atexit hook installed once)."""
+def register_exit_flush(prefetcher: Any) -> None:
+    """Have ``prefetcher.close(timeout)`` called at exit (atexit hook installed once)."""
     global _exit_hook_installed
-    _live.add(scheduler)
+    _live.add(prefetcher)
     with _exit_hook_lock:
         if not _exit_hook_installed:
             atexit.register(_flush_all)
@@ -29,13 +29,13 @@ def register_exit_flush(scheduler: Any) -> None:
 
 
 def _flush_all() -> None:
-    """At interpreter exit: record every live scheduler's progress within its deadline."""
+    """At interpreter exit: record every live prefetcher's progress within its deadline."""
     deadline = time.monotonic() + TOTAL_DEADLINE_S
-    for scheduler in list(_live):
+    for prefetcher in list(_live):
         left = deadline - time.monotonic()
         if left <= 0:
             return
         try:
-            scheduler.close(min(scheduler.flush_timeout_s, left))
+            prefetcher.close(min(prefetcher.flush_timeout_s, left))
         except Exception as exc:  # exit must never fail
             log.warning("lrhub: final flush failed: %s", exc)

@@ -1,8 +1,9 @@
 """How a run's values map onto an optimizer's parameter groups (no torch import).
 
-Learning rates go to ``group["lr"]``; momentum goes to ``group["momentum"]`` (SGD,
-RMSprop) or ``group["betas"][0]`` (Adam, AdamW...). Values are converted once per window
-into per-step tuples, so a scheduler step only assigns them.
+Learning rates go to ``group["lr"]`` (a tensor learning rate is filled in place, as
+torch's schedulers do); momentum goes to ``group["momentum"]`` (SGD, RMSprop) or
+``group["betas"][0]`` (Adam, AdamW...). Windows stay in per-group columns, so a scheduler
+step only looks values up and assigns them.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lrhub.cursor import Block
 from lrhub.errors import LrhubError
-from lrhub.feed import Chunk, Entry
 from lrhub.run import Run
 from lrhub.types import Value, Window
 
@@ -20,50 +21,62 @@ class MomentumNotSupportedError(LrhubError, ValueError):
     """The run cycles momentum but the optimizer has no momentum to cycle."""
 
 
+def is_tensor(value: Any) -> bool:
+    """Whether ``value`` is a tensor (duck-typed: this module never imports torch)."""
+    return hasattr(value, "fill_") and hasattr(value, "numel")
+
+
 @dataclass
 class OptimizerBinding:
-    """Base values read from an optimizer and the way to write a step's values."""
+    """Base values read from an optimizer and where a step's values go."""
 
     base_lrs: list[float]
     base_momentums: list[float] | None
     momentum_key: str | None  # "momentum", "betas" or None
-    beta2s: list[float] | None
+    beta2s: list[Any] | None
 
-    def entry(self, value: Value) -> Entry:
-        """One step's values, ready to assign."""
-        if self.momentum_key is None or value.momentums is None:
-            return value.lrs, None
-        return value.lrs, self._momentum_values(value.momentums)
+    def block_of_value(self, value: Value, generation: int = 0) -> Block:
+        """A block of the one step ``value`` holds."""
+        moms = value.momentums if self.momentum_key is not None else None
+        return Block(
+            value.step,
+            [[lr] for lr in value.lrs],
+            None if moms is None else [[m] for m in moms],
+            generation=generation,
+        )
 
-    def _momentum_values(self, momentums: list[float] | tuple[float, ...]) -> tuple[Any, ...]:
+    def block(self, window: Window, generation: int = 0) -> Block:
+        """The promised part of ``window`` (momentums only when there is somewhere to put
+        them)."""
+        count = window.promised_end - window.start
+        moms = window.momentums if self.momentum_key is not None else None
+        return Block(
+            window.start,
+            [_cut(col, count) for col in window.lrs],
+            None if moms is None else [_cut(col, count) for col in moms],
+            window.next_report,
+            window.stop,
+            generation,
+        )
+
+    def momentum_value(self, group_index: int, momentum: float) -> Any:
+        """What goes to ``group[momentum_key]`` for a momentum value."""
         if self.momentum_key == "betas":
             assert self.beta2s is not None
-            return tuple((m, b2) for m, b2 in zip(momentums, self.beta2s, strict=False))
-        return tuple(momentums)
-
-    def chunk(self, window: Window) -> Chunk:
-        """Convert a window (columns per group) into per-step entries."""
-        lr_rows = [list(row) for row in zip(*window.lrs, strict=False)] if window.count else []
-        if self.momentum_key is None or not window.momentums or not window.count:
-            entries: list[Entry] = [(row, None) for row in lr_rows]
-        else:
-            moms = [self._momentum_values(row) for row in zip(*window.momentums, strict=False)]
-            entries = list(zip(lr_rows, moms, strict=False))
-        return Chunk(window.start, entries, window.next_report, window.stop, window.revision)
-
-    def read_momentum(self, group: dict[str, Any]) -> float:
-        if self.momentum_key == "betas":
-            return float(group["betas"][0])
-        return float(group["momentum"])
+            return (momentum, self.beta2s[group_index])
+        return momentum
 
 
-def _plain_float(value: Any, what: str) -> float:
-    if hasattr(value, "numel"):  # a tensor LR (capturable/fused optimizers)
-        raise TypeError(
-            f"{what} is a tensor; lrhub sets plain float learning rates. Create the "
-            "optimizer with a float lr (and without capturable tensor LRs)."
-        )
-    return float(value)
+def _cut(column: list[float], count: int) -> list[float]:
+    return column if len(column) == count else column[:count]
+
+
+def _base_lr(group: dict[str, Any]) -> float:
+    """``initial_lr`` as torch sets it (a tensor is cloned, never aliased), as a float."""
+    if "initial_lr" not in group:
+        lr = group["lr"]
+        group["initial_lr"] = lr.clone() if is_tensor(lr) else lr
+    return float(group["initial_lr"])
 
 
 def bind_optimizer(optimizer: Any, run: Run) -> OptimizerBinding:
@@ -72,10 +85,7 @@ def bind_optimizer(optimizer: Any, run: Run) -> OptimizerBinding:
     groups = optimizer.param_groups
     if not groups:
         raise ValueError("the optimizer has no parameter groups")
-    base_lrs = []
-    for i, group in enumerate(groups):
-        group.setdefault("initial_lr", group["lr"])
-        base_lrs.append(_plain_float(group["initial_lr"], f"param_groups[{i}]['lr']"))
+    base_lrs = [_base_lr(group) for group in groups]
     key: str | None = None
     if all("betas" in g for g in groups):
         key = "betas"
@@ -85,7 +95,7 @@ def bind_optimizer(optimizer: Any, run: Run) -> OptimizerBinding:
     beta2s = None
     if key == "betas":
         base_momentums = [float(g["betas"][0]) for g in groups]
-        beta2s = [float(g["betas"][1]) for g in groups]
+        beta2s = [g["betas"][1] for g in groups]
     elif key == "momentum":
         base_momentums = [float(g["momentum"]) for g in groups]
     if run.info.has_momentum:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lrhub.identity import WorkerIdentity, detect_identity
 from lrhub.types import Event, ReportResult, Revision, RunInfo, Value, Window
+from lrhub.window_codec import WINDOW_ACCEPT
 
 if TYPE_CHECKING:
     from lrhub.client import Client
@@ -73,12 +74,16 @@ class Run:
 
     def window(self, start: int, count: int, **request: Any) -> Window:
         """Values for ``count`` steps from ``start``; the server may answer fewer (it stops
-        before the next report point of a metric-driven run). These values are promised:
-        they never change afterwards, except by an explicit resume."""
+        before the next report point of a metric-driven run, and caps the length). Values
+        through ``window.promised_through`` are promised: they never change afterwards,
+        except by an explicit resume. Fetched in the compact binary form when the server
+        offers it, else as JSON."""
         params = {"start": start, "count": count}
-        return Window.from_json(
-            self.client.request("GET", self._path("/window"), params=params, **request)
+        headers = {"Accept": WINDOW_ACCEPT}  # an older server ignores it and answers JSON
+        data = self.client.request(
+            "GET", self._path("/window"), params=params, headers=headers, **request
         )
+        return Window.from_json(data)
 
     def advance(self, count: int = 1, *, worker: WorkerIdentity | None = None) -> Value | Window:
         """Take the next step(s) of the run's shared counter (for asynchronous workers):
@@ -94,16 +99,20 @@ class Run:
         *,
         metric_name: str = "loss",
         worker: WorkerIdentity | None = None,
+        window: int | None = None,
         **request: Any,
     ) -> ReportResult:
         """Report metrics at ``step`` (the step the scheduler moves to with them). Every
-        rank may report the same step: they share one decision."""
+        rank may report the same step: they share one decision. ``window`` caps the
+        steps of the answer's window (the server's default otherwise)."""
         numbers = metrics_dict(metrics, metric_name)
-        body = {
+        body: dict[str, Any] = {
             "step": step,
             "metrics": {name: json_metric(value) for name, value in numbers.items()},
             "worker": self._worker(worker),
         }
+        if window is not None:
+            body["window"] = window
         data = self.client.request("POST", self._path("/reports"), json=body, **request)
         return ReportResult.from_json(data)
 

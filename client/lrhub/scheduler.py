@@ -1,36 +1,42 @@
-"""`LrhubScheduler`: a torch ``LRScheduler`` driven by an lrhub run (imports torch)."""
+"""`LrhubScheduler`: a torch ``LRScheduler`` whose values come from an lrhub run.
+
+A thin adapter: the values and the position live in a `WindowCursor` (pure), the network
+in a `Prefetcher` (a thread that holds no reference to the scheduler). Every step that is
+not a plain lookup goes through torch's own ``LRScheduler.step`` (its step-order warning
+included), with `get_lr` answering from the cursor.
+"""
 
 from __future__ import annotations
 
 import threading
 import warnings
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch.optim.lr_scheduler import LRScheduler
 
-from lrhub._scheduler_slow_path import SchedulerSlowPath
+from lrhub.cursor import PrefetchBound, WindowCursor
+from lrhub.driver import RunDriver
 from lrhub.errors import ConflictError, ResumeWarning
-from lrhub.exit_flush import register_exit_flush
-from lrhub.feed import WindowFeed
 from lrhub.identity import detect_identity
-from lrhub.optim import OptimizerBinding, bind_optimizer
-from lrhub.run import Run
-from lrhub.types import Value
+from lrhub.optim import bind_optimizer, is_tensor
+from lrhub.run import Run, metrics_dict
+from lrhub.usage import check_step, claim_optimizer, register_driver
 
 
-class LrhubScheduler(SchedulerSlowPath, LRScheduler):
+class LrhubScheduler(LRScheduler):
     """A torch LR scheduler whose values come from an lrhub run.
 
-    ``step()`` is the hot path (here); window boundaries, reports and outages are the
-    slow path, in `lrhub._scheduler_slow_path.SchedulerSlowPath`.
-
-    Options: ``window_size`` (steps per prefetched window, default 1024),
-    ``progress_every_s`` (how often progress is recorded, default 5 s),
-    ``on_outage`` ("hold", the default, or "raise"), ``metric_name`` (the name of a bare
-    number passed to ``step(metric)``, default "loss") and ``flush_timeout_s`` (the
-    deadline for the final progress report at exit, default 2 s).
+    Options: ``window_size`` (most steps fetched per request, default 4096),
+    ``max_ahead_steps`` (never hold or promise more steps than this past the current one,
+    default ``2 * window_size``), ``ahead_s`` (nor more than this many seconds of training
+    at the observed rate, default 10 s), ``progress_every_s`` (how often progress is
+    recorded, default 5 s), ``on_outage`` ("hold", the default, or "raise"),
+    ``metric_name`` (the name of a bare number passed to ``step(metric)``, default "loss"),
+    ``flush_timeout_s`` (the deadline of the final progress report at exit, default 2 s)
+    and ``fetch_wait_s`` (how long a step waits for a window in flight, default 2 s).
     """
 
     def __init__(
@@ -38,90 +44,127 @@ class LrhubScheduler(SchedulerSlowPath, LRScheduler):
         run: Run,
         optimizer: torch.optim.Optimizer,
         *,
-        window_size: int = 1024,
+        window_size: int = 4096,
+        max_ahead_steps: int | None = None,
+        ahead_s: float = 10.0,
         progress_every_s: float = 5.0,
         on_outage: str = "hold",
         metric_name: str = "loss",
         flush_timeout_s: float = 2.0,
+        fetch_wait_s: float = 2.0,
     ) -> None:
         if on_outage not in ("hold", "raise"):
             raise ValueError(f'on_outage must be "hold" or "raise", got {on_outage!r}')
         if not 1 <= window_size <= 4096:
             raise ValueError(f"window_size must be between 1 and 4096, got {window_size!r}")
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        claim_optimizer(optimizer)
+        bound = PrefetchBound(
+            window_size=window_size,
+            max_ahead_steps=max_ahead_steps or 2 * window_size,
+            ahead_s=ahead_s,
+        )
         self.run = run
-        self.optimizer = optimizer
         self.on_outage = on_outage
         self.metric_name = metric_name
         self.flush_timeout_s = flush_timeout_s
-        self._binding: OptimizerBinding = bind_optimizer(optimizer, run)
-        self.base_lrs = list(self._binding.base_lrs)
+        self.fetch_wait_s = fetch_wait_s
+        self.closed = False
         self.identity = detect_identity()
-        self._slow_lock = threading.RLock()
-        self._warned_hold = False
-        self._pending_report: int | None = None
-        self.should_stop = False
+        self._binding = bind_optimizer(optimizer, run)
+        self._lock = threading.RLock()
+        self._pending_lrs: list[float] | None = None
+        self._held_step: int | None = None  # a step that held the last values (no value)
+        self._num_groups = len(optimizer.param_groups)
+        self._beta2s = self._binding.beta2s if self._binding.momentum_key == "betas" else None
+        self._tensor_lrs = any(is_tensor(g["lr"]) for g in optimizer.param_groups)
 
         start, value, clean_exit = run.register_worker(
-            self.base_lrs, self._binding.base_momentums, self.identity
+            self._binding.base_lrs, self._binding.base_momentums, self.identity
         )
-        if len(value.lrs) != len(optimizer.param_groups):
+        if len(value.lrs) != self._num_groups:
             raise ConflictError(
                 f"run {run.name!r} has {len(value.lrs)} parameter groups but the optimizer "
-                f"has {len(optimizer.param_groups)}; attach an optimizer with the run's groups.",
+                f"has {self._num_groups}; attach an optimizer with the run's groups.",
                 status_code=409,
             )
-        self.last_epoch = start
-        self._step_count = 1
-        self._apply(self._binding.entry(value))
-        self._feed = WindowFeed(
+        self._cursor = cursor = WindowCursor(start - 1, bound)
+        self._take_fast = cursor.take_fast
+        self._driver = driver = RunDriver(
             run,
-            self._binding.chunk,
-            lambda: self.last_epoch,  # keeps the scheduler alive until close()/exit
+            self._binding,
             self.identity,
-            window_size=window_size,
+            cursor,
+            on_outage=on_outage,
+            fetch_wait_s=fetch_wait_s,
             progress_every_s=progress_every_s,
+            flush_timeout_s=flush_timeout_s,
         )
-        self._install(self._feed.fetch_now(start))
-        if start > 0 and clean_exit is False:
-            warnings.warn(
-                ResumeWarning(
-                    f"lrhub: run {run.name!r} stopped without a clean exit; continuing at "
-                    f"step {start}, its last periodic progress report, so a few steps may "
-                    "repeat. Load a checkpoint with scheduler.load_state_dict() to resume at "
-                    "its exact step, or create_run(..., restart=True) to start over."
-                ),
-                stacklevel=3,
-            )
-        register_exit_flush(self)
+        try:
+            driver.start(value)
+        except BaseException:
+            driver.prefetcher.stop()  # attach failed: no thread, no final progress
+            raise
+        weakref.finalize(self, driver.prefetcher.finish)  # a dropped scheduler ends its thread
+        self._resume_notice = (
+            f"lrhub: run {run.name!r} stopped without a clean exit; continuing at step "
+            f"{start}, its last periodic progress report, so a few steps may repeat. Load a "
+            "checkpoint with scheduler.load_state_dict() before the first step to resume at "
+            "its exact step, or create_run(..., restart=True) to start over."
+            if start > 0 and clean_exit is False
+            else None
+        )
+        super().__init__(optimizer, start - 1)  # torch's initial step sets value[start]
+        self.base_lrs = list(self._binding.base_lrs)
+        cursor.pause_fast()  # the first step runs torch's step-order check
+        register_driver(optimizer, self)
 
-    # ---- the hot path ---------------------------------------------------------------
+    # ---- the hot path ------------------------------------------------------------------
     def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
-        """Move to the next step and set its values; ``step(metric)`` reports a metric at
-        the step it moves to (for metric-driven runs such as ReduceLROnPlateau)."""
-        k = self.last_epoch + 1
-        if k >= self._fast_until or metrics is not None or epoch is not None:
-            self._slow_step(k, metrics, epoch)
-            return
-        lrs, moms = self._entries[k - self._chunk_start]
-        self.last_epoch = k
-        self._step_count += 1
-        self._last_lr = lrs
-        # optimizer.load_state_dict() replaces the group dicts: never cache them
+        """Move to the next step and set its values. ``step(metric)`` reports a metric at
+        the step it moves to; only for metric-driven runs (e.g. ReduceLROnPlateau)."""
         groups = self.optimizer.param_groups
-        for group, lr in zip(groups, lrs):  # noqa: B905 (hot path)
-            group["lr"] = lr
-        if moms is not None:
-            key = self._binding.momentum_key
-            for group, m in zip(groups, moms):  # noqa: B905 (hot path)
-                group[key] = m
+        if metrics is None and epoch is None and len(groups) == self._num_groups:
+            i = self._take_fast()
+            if i >= 0:
+                cursor = self._cursor
+                self.last_epoch += 1
+                self._step_count += 1
+                if self._tensor_lrs:  # fill tensors in place (a loaded state may hold floats)
+                    for group, col in zip(groups, cursor.lrs):  # noqa: B905 (hot path)
+                        lr = group["lr"]
+                        if lr.__class__ is float:
+                            group["lr"] = col[i]
+                        else:
+                            lr.fill_(col[i])
+                else:
+                    for group, col in zip(groups, cursor.lrs):  # noqa: B905 (hot path)
+                        group["lr"] = col[i]
+                moms = cursor.momentums
+                if moms is not None:
+                    if self._beta2s is None:
+                        for group, col in zip(groups, moms):  # noqa: B905 (hot path)
+                            group["momentum"] = col[i]
+                    else:
+                        for group, col, b2 in zip(groups, moms, self._beta2s):  # noqa: B905
+                            group["betas"] = (col[i], b2)
+                return
+        self._slow_step(metrics, epoch)
 
-    # ---- torch API ------------------------------------------------------------------
+    # ---- torch API ---------------------------------------------------------------------
+    def get_lr(self) -> list[float]:
+        """The LRs of the step being taken (inside ``step``), else of the current step."""
+        if self._pending_lrs is not None:
+            return list(self._pending_lrs)
+        return list(self._last_lr)
+
     def get_last_lr(self) -> list[float]:
         """The LRs set by the last step, one per group (a copy, as in torch)."""
-        return list(self._last_lr)
-
-    def get_lr(self) -> list[float]:
-        return list(self._last_lr)
+        values = (
+            None if self._held_step == self.last_epoch else self._cursor.values_at(self.last_epoch)
+        )
+        return list(values[0]) if values is not None else [float(v) for v in self._last_lr]
 
     def state_dict(self) -> dict[str, Any]:
         """Plain values only: loads with ``torch.load(weights_only=True)``."""
@@ -131,7 +174,7 @@ class LrhubScheduler(SchedulerSlowPath, LRScheduler):
             "last_epoch": int(self.last_epoch),
             "_step_count": int(self._step_count),
             "base_lrs": [float(v) for v in self.base_lrs],
-            "_last_lr": [float(v) for v in self._last_lr],
+            "_last_lr": self.get_last_lr(),
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -147,27 +190,83 @@ class LrhubScheduler(SchedulerSlowPath, LRScheduler):
                 UserWarning,
                 stacklevel=2,
             )
-        with self._slow_lock:
-            self.run.resume(step, worker=self.identity)
-            self._feed.reset()
-            self._install(self._feed.fetch_now(step))
+        with self._lock:
+            self._driver.resume(step)
+            self._resume_notice = None  # a checkpoint says where we are: nothing to warn
             self.last_epoch = step
             self._step_count = int(state_dict.get("_step_count", step + 1))
-            self._pending_report = None
-            entry = self._entry_at(step)
-            if entry is None:  # a metric-driven run waiting for the report at this step
-                self._fast_until = step + 1
-            else:
-                self._apply(entry)
+            self._apply(step)
 
-    def value_at_current_step(self) -> Value:
-        """The values in force now, as a ``lrhub.Value``."""
-        moms = None
-        if self._binding.momentum_key:
-            moms = [self._binding.read_momentum(g) for g in self.optimizer.param_groups]
-        return Value(self.last_epoch, list(self._last_lr), moms, self._chunk.revision)
+    def report(self, metrics: float | Mapping[str, float], step: int | None = None) -> None:
+        """Report metrics at the current step (e.g. from an evaluation callback); when the
+        run's decision gives the current step a value, it is applied at once."""
+        with self._lock:
+            k = self.last_epoch if step is None else int(step)
+            self._driver.report(k, metrics_dict(metrics, self.metric_name))
+            if k == self.last_epoch:
+                self._apply(k)
+
+    @property
+    def should_stop(self) -> bool:
+        """Whether the run asks the job to stop (range test finished, divergence)."""
+        return self._driver.should_stop
 
     def close(self, flush_timeout_s: float | None = None) -> None:
         """Stop the background thread and record the final progress (bounded wait)."""
+        self.closed = True
         timeout = self.flush_timeout_s if flush_timeout_s is None else flush_timeout_s
-        self._feed.close(timeout)
+        self._driver.prefetcher.close(timeout)
+
+    # ---- everything but a plain lookup -------------------------------------------------
+    def _slow_step(self, metrics: Any, epoch: int | None) -> None:
+        check_step(self, metrics, epoch, self._num_groups, self._driver.metric_driven)
+        if epoch is not None:
+            warnings.warn(
+                "step(epoch) is deprecated in torch; call step() instead", UserWarning, stacklevel=3
+            )
+        with self._lock:
+            report = None if metrics is None else metrics_dict(metrics, self.metric_name)
+            self._tensor_lrs = any(is_tensor(g["lr"]) for g in self.optimizer.param_groups)
+            try:
+                self._driver.next_index(report)
+            except BaseException:
+                self.last_epoch = self._cursor.step  # moved without a value (on_outage="raise")
+                raise
+            if self._resume_notice is not None and self._step_count >= 1:
+                warnings.warn(ResumeWarning(self._resume_notice), stacklevel=3)
+                self._resume_notice = None
+            values = self._cursor.values_at(self._cursor.step)
+            self._held_step = None if values is not None else self._cursor.step
+            self._pending_lrs = values[0] if values is not None else self._current_lrs()
+            try:
+                super().step()  # torch's checks and counters; get_lr() answers _pending_lrs
+            finally:
+                self._last_lr = list(self._pending_lrs)
+                self._pending_lrs = None
+            if values is not None and values[1] is not None:
+                self._apply_momentums(values[1])
+
+    def _current_lrs(self) -> list[float]:
+        return [float(group["lr"]) for group in self.optimizer.param_groups]
+
+    def _apply(self, step: int) -> None:
+        """Set the values held for ``step`` on the optimizer's groups (outside ``step()``)."""
+        values = self._cursor.values_at(step)
+        if values is None:
+            return
+        lrs, moms = values
+        self._held_step = None
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+            if is_tensor(group["lr"]):
+                group["lr"].fill_(lr)
+            else:
+                group["lr"] = lr
+        self._last_lr = list(lrs)
+        if moms is not None:
+            self._apply_momentums(moms)
+
+    def _apply_momentums(self, moms: list[float]) -> None:
+        key = self._binding.momentum_key
+        if key is not None:
+            for g, (group, m) in enumerate(zip(self.optimizer.param_groups, moms, strict=True)):
+                group[key] = self._binding.momentum_value(g, m)

@@ -50,7 +50,8 @@ class Value:
 class Window:
     """Values for ``count`` consecutive steps from ``start``; ``lrs[g][i]`` is group g at
     step ``start + i``. ``next_report`` is the step at which a metric must be reported
-    before values from there on can be handed out."""
+    before values from there on can be handed out. Only steps through
+    ``promised_through`` (None: none of them) may be used for training."""
 
     start: int
     count: int
@@ -59,11 +60,19 @@ class Window:
     momentums: list[list[float]] | None
     next_report: int | None
     stop: bool
+    promised_through: int | None = None
 
     @property
     def end(self) -> int:
         """The first step after the window."""
         return self.start + self.count
+
+    @property
+    def promised_end(self) -> int:
+        """The first step after the promised part (``start`` when nothing is promised)."""
+        if self.promised_through is None:
+            return self.start
+        return max(self.start, min(self.end, self.promised_through + 1))
 
     def value(self, step: int) -> Value:
         """The values at ``step`` (which must lie inside the window)."""
@@ -75,14 +84,21 @@ class Window:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Window:
+        count = int(data["count"])
         return cls(
             start=int(data["start"]),
-            count=int(data["count"]),
+            count=count,
             revision=int(_get(data, "revision", 0)),
             lrs=data["lrs"],
             momentums=data.get("momentums"),
             next_report=data.get("next_report"),
             stop=bool(data.get("stop", False)),
+            # an older server has no such field: it promised the whole window
+            promised_through=(
+                int(data["promised_through"])
+                if data.get("promised_through") is not None
+                else (None if "promised_through" in data else int(data["start"]) + count - 1)
+            ),
         )
 
 

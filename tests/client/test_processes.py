@@ -87,12 +87,15 @@ def test_restart_without_state_continues_where_the_run_stood(server, run_name) -
         scheduler.step()
         second.append(read_values(optimizer))
     run.report_progress(60)  # its periodic report, then the process dies: no final flush
-    scheduler._feed._closed = True  # as if killed: the feed never sends its final progress
+    scheduler._driver.prefetcher.stop()  # as if killed: no final progress is ever sent
     assert first["start"] == 0 and scheduler.last_epoch == 60
     assert_same_trace(first["trace"] + second[1:], torch_trace(spec, [0.2], 60))
-    with pytest.warns(lrhub.ResumeWarning, match="without a clean exit.*step 60"):
-        crashed = run.attach(make_optimizer("sgd", [0.2]))
+    crashed_opt = make_optimizer("sgd", [0.2])
+    crashed = run.attach(crashed_opt)  # warns at its first step, unless a checkpoint loads
     assert crashed.last_epoch == 60
+    crashed_opt.step()
+    with pytest.warns(lrhub.ResumeWarning, match="without a clean exit.*step 60"):
+        crashed.step()
     crashed.close(1.0)
 
 

@@ -142,7 +142,7 @@ def test_transient_faults_in_window_fetches_change_nothing(server, run_name, fau
     with warnings.catch_warnings():
         warnings.simplefilter("error", lrhub.OutageWarning)
         for step in range(60):
-            if step % 10 == 0:
+            if step % 10 == 5:  # between two prefetches (each asked for at a window's end)
                 faults.inject(503, (429, "0"))  # the next prefetch: retried (2 retries)
             scheduler.step()
             trace.append(read_values(optimizer))

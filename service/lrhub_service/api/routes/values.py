@@ -24,6 +24,7 @@ from lrhub_service.api.schemas import (
     Progress,
     ReportMetrics,
 )
+from lrhub_service.api.window_codec import render_window, wants_window_binary
 from lrhub_service.usecases import report_list, reports, values
 
 read = APIRouter(prefix="/v1", tags=["values"])
@@ -57,7 +58,9 @@ async def window(request: Request) -> Response:
     The run promises the values (its horizon moves to the window's end) only when the
     caller has the write scope (or no tokens are configured) and ``start <= horizon + 1``;
     ``promised_through`` says the last promised step of the window (null: none).
-    ``count`` defaults to 1024 and is capped at the server's window length.
+    ``count`` defaults to 1024 and is capped at the server's window length. A client that
+    sends ``Accept: application/x-lrhub-window`` gets float64 columns instead of JSON
+    (docs/contracts.md, "Compact window transport"); errors stay problem+json.
     """
     query = request.query_params
     run_id = parse_int(request.path_params["run_id"], "run_id", 1, MAX_RUN_ID)
@@ -66,7 +69,9 @@ async def window(request: Request) -> Response:
     payload, revision = await values.read_window(
         hub_of(request), run_id, start, count, may_promise=may_write(request)
     )
-    return Response(payload, media_type="application/json", headers={"ETag": f'"{revision}"'})
+    body, media_type = render_window(payload, wants_window_binary(request.headers.get("accept")))
+    headers = {"ETag": f'"{revision}"', "Vary": "Accept"}
+    return Response(body, media_type=media_type, headers=headers)
 
 
 @write.post("/runs/{run_id}/advance")
