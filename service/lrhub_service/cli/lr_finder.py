@@ -12,9 +12,6 @@ import json
 import sys
 from typing import Any
 
-from lrhub import Client, LrhubError
-from lrhub.lr_finder import LRFinderResult
-
 
 def register(subparsers: Any) -> None:
     """Add the ``lr-finder`` command to ``lrhub``'s subparsers."""
@@ -32,6 +29,11 @@ def register(subparsers: Any) -> None:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Print the suggestions and a sparkline; write the plot when asked."""
+    # The client package (httpx) is loaded only for this command: `lrhub db upgrade` and
+    # `lrhub serve` run without it. An import across packages cannot close a cycle.
+    from lrhub import Client, LrhubError
+    from lrhub.lr_finder import LRFinderResult
+
     if not 10 <= args.width <= 400:
         print("lrhub: --width must be between 10 and 400", file=sys.stderr)
         return 2
