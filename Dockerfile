@@ -12,6 +12,7 @@ RUN python -m venv /opt/lrhub
 COPY pyproject.toml README.md ./
 COPY client ./client
 COPY service ./service
+COPY migrations ./migrations
 # Only the server extra: the image never needs torch.
 RUN /opt/lrhub/bin/pip install --no-cache-dir ".[server]" \
     && /opt/lrhub/bin/python -c "import lrhub_service, lrhub"

@@ -79,8 +79,7 @@ class Hub:
                 return hit
             async with self.reading() as (rows, records):
                 item = await load_compiled(rows, records, run_id, self.evaluator)
-            if (item.revision, item.state_version) == (revision, state_version):
-                self.cache.put(item)  # committed versions: safe to share
+            self.cache.put(item)  # read from committed rows: safe to share (the newest wins)
             return item
 
 

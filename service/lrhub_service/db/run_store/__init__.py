@@ -7,15 +7,15 @@ per-statement overhead would halve the advance rate (see docs/architecture.md).
 """
 
 from lrhub_service.db.listener import Freshness
-from lrhub_service.db.run_store.fast import (
+from lrhub_service.db.run_store.counter import (
     BlockCheck,
     Claim,
-    FastRuns,
     Outcome,
     Refused,
     Stored,
     Taken,
 )
+from lrhub_service.db.run_store.fast import FastRuns
 from lrhub_service.db.run_store.rows import RUN_COLUMNS, DuplicateRun, RunRows
 
 __all__ = [

@@ -1,186 +1,63 @@
-"""Hot-path statements on the raw drivers, bypassing SQLAlchemy's per-statement overhead.
+"""The per-request statements on run rows, on the raw drivers: a run's freshness, a window's
+promise, and the shared counter (``counter.py``).
 
 Reads of a run's freshness triple and the shared counter are the only queries on the
-per-request path. On PostgreSQL they go through a small asyncpg pool (prepared statements);
-on SQLite reads run directly on a dedicated connection (a WAL primary-key read takes
-microseconds and never waits for writers) and writes run in a worker thread on another.
+per-request path, so they bypass SQLAlchemy's per-statement overhead. On PostgreSQL the
+freshness of the runs a process served is cached and kept honest by LISTEN/NOTIFY.
 """
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-import threading
-from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
-
-from sqlalchemy.engine import make_url
-
-from lrhub_service.db.coalesce import Coalescer, CounterBatcher
+from lrhub_service.db.coalesce import Coalescer
 from lrhub_service.db.errors import raises_domain_errors
 from lrhub_service.db.listener import Freshness, FreshnessCache
-from lrhub_service.db.models import utcnow
-from lrhub_service.db.urls import asyncpg_ssl_off, backend_name
-
-PG_FRESHNESS = "SELECT revision, state_version, horizon FROM runs WHERE id = $1"
-PG_ADVANCE = (
-    "UPDATE runs SET next_step = next_step + $2, "
-    "horizon = GREATEST(horizon, next_step + $2 - 1) "
-    "WHERE id = $1 RETURNING next_step, revision, state_version"
+from lrhub_service.db.run_store.counter import BlockCheck, Claim, Outcome, SharedCounter
+from lrhub_service.db.run_store.drivers import Drivers
+from lrhub_service.db.run_store.sql import (
+    PG_FRESHNESS,
+    PG_PROMISE,
+    SQLITE_FRESHNESS,
+    SQLITE_PROMISE,
 )
-PG_PROMISE = (
-    "UPDATE runs SET horizon = GREATEST(horizon, $2) "
-    "WHERE id = $1 AND revision = $3 AND state_version = $4 RETURNING horizon"
-)
-PG_ADVANCE_KEYED = (
-    "WITH taken AS (UPDATE runs SET next_step = next_step + $2, "
-    "horizon = GREATEST(horizon, next_step + $2 - 1) "
-    "WHERE id = $1 RETURNING next_step, revision, state_version), "
-    "keyed AS (INSERT INTO idempotency_keys "
-    "(scope, idem_key, fingerprint, status, body, created_at) "
-    "SELECT k.scope, k.idem_key, k.fp, 200, "
-    """'{"first_step":' || (taken.next_step - $2 + k.off) || ',"count":' || k.n || '}', now() """
-    "FROM taken, unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[]) "
-    "AS k(scope, idem_key, fp, off, n)) "
-    "SELECT next_step, revision, state_version FROM taken"
-)
-PG_REWIND = (
-    "WITH back AS (UPDATE runs SET next_step = $2::bigint, "
-    "horizon = CASE WHEN horizon = $3::bigint - 1 THEN $4::bigint ELSE horizon END "
-    "WHERE id = $1 AND next_step = $3::bigint RETURNING id) "
-    "SELECT pg_notify('lrhub_runs', CAST(id AS text)) FROM back"
-)
-PG_FORGET_KEYS = (
-    "DELETE FROM idempotency_keys WHERE (scope, idem_key) IN "
-    "(SELECT * FROM unnest($1::text[], $2::text[]))"
-)
-SQLITE_REWIND = (
-    "UPDATE runs SET next_step = ?2, horizon = CASE WHEN horizon = ?3 - 1 THEN ?4 "
-    "ELSE horizon END WHERE id = ?1 AND next_step = ?3 RETURNING id"
-)
-SQLITE_FORGET_KEY = "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ?"
-PG_STORED = "SELECT fingerprint, body FROM idempotency_keys WHERE scope = $1 AND idem_key = $2"
-SQLITE_STORED = "SELECT fingerprint, body FROM idempotency_keys WHERE scope = ? AND idem_key = ?"
-SQLITE_REMEMBER = (
-    "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, status, body, created_at) "
-    "VALUES (?, ?, ?, 200, ?, ?)"
-)
-SQLITE_FRESHNESS = "SELECT revision, state_version, horizon FROM runs WHERE id = ?"
-SQLITE_ADVANCE = (
-    "UPDATE runs SET next_step = next_step + ?2, horizon = max(horizon, next_step + ?2 - 1) "
-    "WHERE id = ?1 RETURNING next_step, revision, state_version"
-)
-SQLITE_PROMISE = (
-    "UPDATE runs SET horizon = max(horizon, ?2) "
-    "WHERE id = ?1 AND revision = ?3 AND state_version = ?4 RETURNING horizon"
-)
-
-
-class Taken(NamedTuple):
-    first_step: int
-    revision: int
-    state_version: int
-
-
-class Claim(NamedTuple):
-    """One advance: how many steps, and its idempotency key (scope, key, fingerprint)."""
-
-    count: int
-    idem: tuple[str, str, str] | None = None
-
-
-class Stored(NamedTuple):
-    """An advance already answered under this key: the request's hash and the block taken."""
-
-    fingerprint: str
-    body: str
-
-
-class Refused(NamedTuple):
-    """An advance refused because its block holds a step the schedule cannot evaluate."""
-
-    step: int
-    reason: str
-
-
-Outcome = Taken | Stored | Refused
-BlockCheck = Callable[[int, int, int, int, int], Awaitable[tuple[int, str] | None]]
-"""``check(run_id, first, count, revision, state_version)``: the first bad step and why."""
-
-
-class KeyConflict(Exception):
-    """A batch's key insert hit a key that exists (a retry, or a duplicate in flight)."""
-
-
-async def _keep_session(_connection: Any) -> None:
-    """Skip asyncpg's per-release ``RESET ALL``/``UNLISTEN *`` round trip."""
 
 
 class FastRuns:
-    """The per-request statements on run rows (freshness, the shared counter, a window's promise)
-    on the raw drivers, with the keys of advance batches stored by the same statement."""
+    """A run's freshness, a window's promise and the shared counter, on the raw drivers."""
 
     def __init__(
         self, url: str, *, pool_size: int, busy_timeout_ms: int, read_cache: bool = True
     ) -> None:
-        self.backend = backend_name(url)
-        self._url = url
-        self._pool_size = pool_size
-        self._busy_ms = busy_timeout_ms
+        self._drivers = Drivers(url, pool_size=pool_size, busy_timeout_ms=busy_timeout_ms)
+        self.backend = self._drivers.backend
         self._read_cache = read_cache
-        self._pool: Any = None
-        self._reader: sqlite3.Connection | None = None
-        self._writer: sqlite3.Connection | None = None
-        self._write_lock = threading.Lock()
         self._coalesced: Coalescer[Freshness | None] = Coalescer(self._pg_freshness)
         self.notified: FreshnessCache | None = None
-        self._counter: CounterBatcher[Claim, Outcome] = CounterBatcher(self._advance_batch)
-        self.check: BlockCheck | None = None  # set by the use cases: can a block be evaluated?
+        self._counter = SharedCounter(self._drivers, self.forget)
+
+    @property
+    def check(self) -> BlockCheck | None:
+        """How the counter checks a block it took (set by the use cases)."""
+        return self._counter.check
+
+    @check.setter
+    def check(self, check: BlockCheck | None) -> None:
+        self._counter.check = check
 
     async def open(self) -> None:
-        if self.backend == "postgresql":
-            import asyncpg
-
-            dsn = make_url(self._url).set(drivername="postgresql")
-            connect = {
-                "dsn": dsn.render_as_string(hide_password=False),
-                **({"ssl": False} if asyncpg_ssl_off(self._url) else {}),
-            }
-            self._pool = await asyncpg.create_pool(
-                min_size=1,
-                max_size=self._pool_size,
-                reset=_keep_session,  # our statements leave no session state behind
-                **connect,
-            )
-            if self._read_cache:
-                self.notified = FreshnessCache(connect)
-                self.notified.start()
-        else:
-            path = make_url(self._url).database or ""
-            self._reader = self._sqlite(path)
-            self._writer = self._sqlite(path)
-
-    def _sqlite(self, path: str) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            path, timeout=self._busy_ms / 1000, isolation_level=None, check_same_thread=False
-        )
-        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_ms)}")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        return conn
+        await self._drivers.open()
+        if self._drivers.pool is not None and self._read_cache:
+            self.notified = FreshnessCache(self._drivers.asyncpg_connect_kwargs())
+            self.notified.start()
 
     async def close(self) -> None:
         if self.notified is not None:
             await self.notified.close()
-        if self._pool is not None:
-            await self._pool.close()
-        for conn in (self._reader, self._writer):
-            if conn is not None:
-                conn.close()
+        await self._drivers.close()
 
     @raises_domain_errors
     async def freshness(self, run_id: int) -> Freshness | None:
         """The run's revision, state version and horizon, or None when it does not exist."""
-        if self._pool is not None:
+        if self._drivers.pool is not None:
             notified = self.notified
             if notified is None:
                 return await self._coalesced.get(run_id)
@@ -192,182 +69,21 @@ class FastRuns:
             if row is not None:
                 notified.put(run_id, row, seen)
             return row
-        assert self._reader is not None
-        rows = self._reader.execute(SQLITE_FRESHNESS, (run_id,)).fetchall()
-        return Freshness(*rows[0]) if rows else None
+        found = self._drivers.read_one(SQLITE_FRESHNESS, (run_id,))
+        return Freshness(*found) if found is not None else None
 
     async def _pg_freshness(self, run_id: int) -> Freshness | None:
-        row = await self._pool.fetchrow(PG_FRESHNESS, run_id)
+        row = await self._drivers.pool.fetchrow(PG_FRESHNESS, run_id)
         return Freshness(*row) if row is not None else None
 
     @raises_domain_errors
     async def advance(self, run_id: int, claim: Claim) -> Outcome | None:
         """Atomically take ``claim.count`` steps (or find the answer stored under its key).
 
-        Concurrent calls on one run share a statement (see ``CounterBatcher``); the keys of
-        a batch are stored by that same statement, so a step and its key commit together.
+        Concurrent calls on one run share a statement; the keys of a batch are stored by
+        that same statement, so a step and its key commit together.
         """
         return await self._counter.take(run_id, claim)
-
-    async def _advance_batch(self, run_id: int, claims: list[Claim]) -> list[Outcome] | None:
-        try:
-            row = await self._take(run_id, claims)
-        except KeyConflict:  # rare: a retry or duplicate in the batch; one claim at a time
-            outcomes: list[Outcome] = []
-            for claim in claims:
-                outcome = await self._take_one(run_id, claim)
-                if outcome is None:
-                    return None
-                outcomes.extend(await self._checked(run_id, [claim], [outcome]))
-            return outcomes
-        if row is None:
-            return None
-        end, revision, state_version = row
-        first = end - sum(c.count for c in claims)
-        outcomes = []
-        for claim in claims:
-            outcomes.append(Taken(first, revision, state_version))
-            first += claim.count
-        return await self._checked(run_id, claims, outcomes)
-
-    async def _checked(
-        self, run_id: int, claims: list[Claim], outcomes: list[Outcome]
-    ) -> list[Outcome]:
-        """Refuse the claims from the one holding the first step ``check`` cannot evaluate.
-
-        The steps of one batch are contiguous and no other batch of this process runs on
-        the run meanwhile, so the counter goes back to the start of that claim and the
-        refused claims take nothing, unless another process took steps after this batch
-        (then only the claim holding the bad step is refused, and its steps are lost).
-        """
-        taken = [(i, o) for i, o in enumerate(outcomes) if isinstance(o, Taken)]
-        if self.check is None or not taken:
-            return outcomes
-        first = taken[0][1].first_step
-        last_index, last = taken[-1]
-        end = last.first_step + claims[last_index].count
-        try:
-            bad = await self.check(run_id, first, end - first, last.revision, last.state_version)
-        except BaseException:  # e.g. no base values yet: the batch takes nothing
-            await self._rewind(run_id, first, end, end - 1)
-            await self._forget_keys([claims[i].idem for i, _ in taken])
-            raise
-        if bad is None:
-            return outcomes
-        step, reason = bad
-        holder = next(n for n, (i, o) in enumerate(taken) if o.first_step + claims[i].count > step)
-        rewound = await self._rewind(run_id, taken[holder][1].first_step, end, step - 1)
-        refused = [i for i, _ in (taken[holder:] if rewound else taken[holder : holder + 1])]
-        await self._forget_keys([claims[i].idem for i in refused])
-        result = list(outcomes)
-        for i in refused:
-            result[i] = Refused(step, reason)
-        return result
-
-    async def _rewind(self, run_id: int, step: int, end: int, horizon: int) -> bool:
-        """Set the counter back from ``end`` to ``step`` if nobody took steps since.
-
-        The horizon this batch raised to ``end - 1`` becomes ``horizon``: the step before
-        the bad one (values that were computable; promising them is the safe side, as the
-        horizon before the batch is not known), or unchanged when no bad step is known.
-        """
-        args = (run_id, step, end, horizon)
-        if self._pool is not None:
-            rows = await self._pool.fetch(PG_REWIND, *args)
-            self.forget(run_id)
-            return bool(rows)
-        return await asyncio.to_thread(self._write, SQLITE_REWIND, args) is not None
-
-    async def _forget_keys(self, keys: list[tuple[str, str, str] | None]) -> None:
-        """Drop the stored answers of refused claims (only successes are remembered)."""
-        pairs = [(scope, key) for scope, key, _fp in (k for k in keys if k is not None)]
-        if not pairs:
-            return
-        if self._pool is not None:
-            await self._pool.execute(PG_FORGET_KEYS, [p[0] for p in pairs], [p[1] for p in pairs])
-            return
-        assert self._writer is not None
-        writer = self._writer
-
-        def forget() -> None:
-            with self._write_lock:
-                writer.executemany(SQLITE_FORGET_KEY, pairs)
-
-        await asyncio.to_thread(forget)
-
-    async def _take_one(self, run_id: int, claim: Claim) -> Outcome | None:
-        for _attempt in range(3):
-            if claim.idem is not None:
-                found = await self._stored(claim.idem)
-                if found is not None:
-                    return found
-            try:
-                row = await self._take(run_id, [claim])
-            except KeyConflict:
-                continue  # stored meanwhile by a concurrent duplicate: read it
-            return Taken(row[0] - claim.count, row[1], row[2]) if row is not None else None
-        raise KeyConflict(claim.idem)
-
-    async def _stored(self, idem: tuple[str, str, str]) -> Stored | None:
-        scope, key, _fingerprint = idem
-        if self._pool is not None:
-            row = await self._pool.fetchrow(PG_STORED, scope, key)
-        else:
-            assert self._reader is not None
-            rows = self._reader.execute(SQLITE_STORED, (scope, key)).fetchall()
-            row = rows[0] if rows else None
-        return Stored(row[0], row[1]) if row is not None else None
-
-    async def _take(self, run_id: int, claims: list[Claim]) -> tuple[int, int, int] | None:
-        """One statement taking the batch's steps and storing its keys: (end, rev, sv)."""
-        total = sum(c.count for c in claims)
-        keyed = [(c, offset) for c, offset in zip(claims, _offsets(claims), strict=True) if c.idem]
-        if self._pool is not None:
-            import asyncpg
-
-            try:
-                if keyed:
-                    row = await self._pool.fetchrow(
-                        PG_ADVANCE_KEYED, run_id, total, *_key_columns(keyed)
-                    )
-                else:
-                    row = await self._pool.fetchrow(PG_ADVANCE, run_id, total)
-            except asyncpg.UniqueViolationError as exc:
-                raise KeyConflict(str(exc)) from exc
-        else:
-            row = await asyncio.to_thread(self._sqlite_take, run_id, total, keyed)
-        return (int(row[0]), int(row[1]), int(row[2])) if row is not None else None
-
-    def _sqlite_take(
-        self, run_id: int, total: int, keyed: list[tuple[Claim, int]]
-    ) -> tuple[Any, ...] | None:
-        if not keyed:
-            return self._write(SQLITE_ADVANCE, (run_id, total))
-        assert self._writer is not None
-        now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
-        with self._write_lock:
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                rows = conn.execute(SQLITE_ADVANCE, (run_id, total)).fetchall()
-                if rows:
-                    end = int(rows[0][0])
-                    conn.executemany(
-                        SQLITE_REMEMBER,
-                        [
-                            (*c.idem, _block_json(end - total + off, c.count), now)
-                            for c, off in keyed
-                            if c.idem is not None
-                        ],
-                    )
-                conn.execute("COMMIT")
-            except sqlite3.IntegrityError as exc:
-                conn.execute("ROLLBACK")
-                raise KeyConflict(str(exc)) from exc
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        return tuple(rows[0]) if rows else None
 
     @raises_domain_errors
     async def promise(
@@ -375,10 +91,10 @@ class FastRuns:
     ) -> int | None:
         """Extend the horizon to ``last`` if the run is still at these versions."""
         args = (run_id, last, revision, state_version)
-        if self._pool is not None:
-            row = await self._pool.fetchrow(PG_PROMISE, *args)
+        if self._drivers.pool is not None:
+            row = await self._drivers.pool.fetchrow(PG_PROMISE, *args)
         else:
-            row = await asyncio.to_thread(self._write, SQLITE_PROMISE, args)
+            row = await self._drivers.write(SQLITE_PROMISE, args)
         if row is None:
             return None
         if self.notified is not None:
@@ -389,34 +105,3 @@ class FastRuns:
         """This process changed the run: drop its cached freshness now (before answering)."""
         if self.notified is not None:
             self.notified.forget(run_id)
-
-    def _write(self, sql: str, args: tuple[int, ...]) -> tuple[Any, ...] | None:
-        assert self._writer is not None
-        with self._write_lock:  # fetchall: a RETURNING statement commits when it completes
-            rows = self._writer.execute(sql, args).fetchall()
-        return tuple(rows[0]) if rows else None
-
-
-def _offsets(claims: list[Claim]) -> list[int]:
-    offsets, total = [], 0
-    for claim in claims:
-        offsets.append(total)
-        total += claim.count
-    return offsets
-
-
-def _block_json(first_step: int, count: int) -> str:
-    return f'{{"first_step":{first_step},"count":{count}}}'
-
-
-def _key_columns(keyed: list[tuple[Claim, int]]) -> tuple[list[Any], ...]:
-    scopes, keys, fingerprints, offsets, counts = [], [], [], [], []
-    for claim, offset in keyed:
-        assert claim.idem is not None
-        scope, key, fingerprint = claim.idem
-        scopes.append(scope)
-        keys.append(key)
-        fingerprints.append(fingerprint)
-        offsets.append(offset)
-        counts.append(claim.count)
-    return scopes, keys, fingerprints, offsets, counts
