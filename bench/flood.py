@@ -31,8 +31,8 @@ def chain(children: int) -> dict[str, Any]:
     return {"type": "ChainedScheduler", "base_lr": 0.1, "schedulers": [exponential] * children}
 
 
+HEAVY_PRODUCT = {"type": "MultiplicativeLR", "lr_lambda": HEAVY_LAMBDA, "base_lr": 0.1}
 COSTLY_RUNS = {
-    "multiplicative": {"type": "MultiplicativeLR", "lr_lambda": HEAVY_LAMBDA, "base_lr": 0.1},
     "expressions": {
         "type": "ChainedScheduler",
         "base_lr": 0.1,
@@ -86,8 +86,8 @@ def costly_cases(runs: dict[str, int]) -> list[Case]:
              {"schedule": chain(10_000), "steps": 100_000}),
         Case("preview 1,000 chained x 20,000 steps", "POST", "/v1/preview",
              {"schedule": chain(1_000), "steps": 20_000}),
-        Case("MultiplicativeLR 240-term lambda, lr at step 999,999", "GET",
-             f"/v1/runs/{runs['multiplicative']}/lr?step=999999"),
+        Case("MultiplicativeLR 240-term lambda (refused when the run is created)", "POST",
+             "/v1/runs", {"name": "flood-multiplicative", "schedule": HEAVY_PRODUCT}),
         Case("window 4,096 over 50 chained expressions", "GET",
              f"/v1/runs/{runs['expressions']}/window?start=0&count=4096"),
         Case("far window (start 2^62)", "GET",

@@ -246,6 +246,10 @@ class Prefetcher:
                 self._fetch = None
                 self.results.put(Fetched(generation, start, None, exc))
             return
+        if window.promised_end == window.start:
+            window = self._resync(start, count, window)
+        if window is None:
+            return
         self._fetch = None
         if window.promised_end == window.start:
             exc = LrhubError(
@@ -258,6 +262,19 @@ class Prefetcher:
             return
         self.note_success()
         self.results.put(Fetched(generation, start, self._convert(window, generation)))
+
+    def _resync(self, start: int, count: int, window: Window) -> Window | None:
+        """A worker that went on (holding its value) through an outage is past the run's
+        promised range: record its progress (a write, which extends the promise to its step)
+        and fetch again. None when the server could not be reached."""
+        try:
+            self.run.report_progress(
+                self._current_step(), worker=self._identity, **self._request_kwargs()
+            )
+            return self.run.window(start, count, **self._request_kwargs())
+        except LrhubError as exc:
+            self.note_failure(exc)
+            return None
 
     def _send_progress(self) -> None:
         now = time.monotonic()

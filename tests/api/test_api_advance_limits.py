@@ -67,10 +67,9 @@ def test_a_block_reaching_a_bad_step_is_refused_whole(live_server: Any, database
         assert api.post(f"/v1/runs/{rid}/advance", json={"count": 3}).json()["count"] == 3
 
 
-def test_advance_count_is_capped_at_the_window_length(
-    live_server: Any, database_url: str
-) -> None:
-    server = live_server(database_url, env={"LRHUB_WINDOW_MAX": "16"})
+def test_advance_and_window_counts_are_capped(live_server: Any, database_url: str) -> None:
+    caps = {"LRHUB_WINDOW_MAX": "16", "LRHUB_ADVANCE_MAX": "16"}
+    server = live_server(database_url, env=caps)
     with httpx.Client(base_url=server.url, timeout=30) as api:
         rid = attached_run(api, COSINE)
         block = api.post(f"/v1/runs/{rid}/advance", json={"count": 1_000_000}).json()

@@ -30,11 +30,11 @@ def test_flood_keeps_the_loop_free_and_answers_every_costly_request(
     with httpx.Client(base_url=server.url, timeout=30.0) as client:
         cases = costly_cases(create_runs(client))
         before = client.get("/metrics").text
-        result = flood(server.url, cases, threads=6, rounds=2)
+        result = flood(server.url, cases, threads=6, rounds=6)
         after = client.get("/metrics").text
 
     assert result.health_failures == []
-    assert len(result.outcomes) == 6 * 2 * len(cases)
+    assert len(result.outcomes) == 6 * 6 * len(cases)
     for outcome in result.outcomes:
         assert outcome.status in (200, 413, 422, 503), (outcome.case, outcome.status, outcome.body)
         assert outcome.seconds <= ANSWER_LIMIT_S, (outcome.case, outcome.seconds)

@@ -202,13 +202,15 @@ async def report_progress(
     final: bool = False,
     idem: IdemKey | None = None,
 ) -> dict[str, Any]:
-    """A worker reached ``step``: progress becomes the largest step reported.
+    """A worker reached ``step``: progress becomes the largest step reported, and the promise
+    covers it (a worker that held its value through an outage resyncs this way).
 
     ``final`` says the worker exited cleanly; any other progress says one is still training.
     """
 
     async def act(work: RunWork) -> tuple[int, dict[str, Any]]:
         progress = await work.rows.raise_progress(run_id, step, clean_exit=final)
+        await work.rows.raise_horizon(run_id, step)  # the worker holds value[step]: it stands
         await touch_worker(work.records, run_id, worker, step)
         return 200, {"step": progress}
 
