@@ -49,7 +49,7 @@ def test_flood_keeps_the_loop_free_and_answers_every_costly_request(
     assert any("MultiplicativeLR" in case for case in refused), refused
 
     ticks, stalls = late_ticks(after)
-    assert ticks - late_ticks(before)[0] > 20, "the lag timer did not run during the flood"
+    assert ticks - late_ticks(before)[0] > 5, "the lag timer did not run during the flood"
     assert stalls == late_ticks(before)[1], f"{stalls} lag samples over {MAX_LOOP_LAG_S} s"
     assert metric_value(after, "lrhub_refused_requests_total", 'reason="limit"') > 0
 

@@ -100,7 +100,7 @@ def test_a_busy_evaluator_sheds_with_503_and_counts_it(live_server: Any, tmp_pat
 
         def window(start: int) -> httpx.Response:
             with httpx.Client(base_url=server.url, timeout=30.0) as own:
-                return own.get(path, params={"start": start * 1000, "count": 600})
+                return own.get(path, params={"start": start * 5000, "count": 4000})
 
         with concurrent.futures.ThreadPoolExecutor(6) as pool:
             answers = list(pool.map(window, range(6)))
