@@ -26,13 +26,7 @@ def preview(body: dict[str, Any]) -> dict[str, Any]:
     except SpecError as error:
         raise ValueError(error.detail) from None
     return {
-        "start": 0,
-        "count": curve.steps,
-        "revision": 0,
-        "lrs": curve.lrs,
-        "momentums": curve.momentums,
-        "next_report": None,
-        "stop": False,
+        **curve.window(),
         "title": curve.title,
         "notes": curve.notes,
         "relative": curve.relative,

@@ -40,6 +40,19 @@ class Curve:
     def steps(self) -> int:
         return len(self.lrs[0])
 
+    def window(self) -> dict[str, Any]:
+        """The curve as the public ``Window`` from step 0 (a preview promises nothing)."""
+        return {
+            "start": 0,
+            "count": self.steps,
+            "revision": 0,
+            "lrs": self.lrs,
+            "momentums": self.momentums,
+            "next_report": None,
+            "stop": self.stopped,
+            "promised_through": None,
+        }
+
 
 def describe(spec: Mapping[str, Any]) -> str:
     """A short name of a (canonical) spec: ``Warmup(CosineAnnealingLR)``."""

@@ -54,13 +54,4 @@ def _evaluate(body: Preview, max_steps: int) -> dict[str, Any]:
         raise Invalid(exc.detail, errors=exc.errors) from exc
     except SpecError as exc:
         raise invalid_spec(exc, "schedule", built=True) from exc
-    return {
-        "start": 0,
-        "count": curve.steps,
-        "revision": 0,
-        "lrs": curve.lrs,
-        "momentums": curve.momentums,
-        "next_report": None,
-        "stop": curve.stopped,
-        "promised_through": None,
-    }
+    return curve.window()
