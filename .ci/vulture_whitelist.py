@@ -7,6 +7,10 @@ down_revision
 branch_labels
 depends_on
 
+# Typer commands (registered by decorator).
+serve
+create
+
 # FastAPI routes (registered by decorator), Starlette's response class attribute.
 healthz
 readyz
@@ -51,6 +55,15 @@ _.server_pid
 
 # MetricState's JSON form: part of the engine's contract (docs/contracts.md), used by tests.
 _.to_json
+_.from_json
+
+# The engine's cost record and limits: published fields (GET /v1/limits, docs/schedules.md).
+_.expression_chars
+_.expression_ops
+_.elementwise_ops
+_.request_us
+_.window_steps
+_.max_expression_chars
 
 # Engine code the issue lists as dead; the engine is rewritten under issue 10, which removes
 # them (the server-write part may not edit engine/). Delete these lines with them.

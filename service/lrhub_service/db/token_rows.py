@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import create_engine, func, insert, inspect, pool, select, update
+from sqlalchemy import create_engine, func, insert, pool, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lrhub_service.db.engine import Database
@@ -70,18 +70,6 @@ def revoke(database_url: str, name: str) -> bool:
     finally:
         engine.dispose()
     return bool(result.rowcount)
-
-
-def count(database_url: str) -> int:
-    """How many tokens are stored (0 when the table does not exist yet)."""
-    engine = _sync_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            if not inspect(conn).has_table("api_tokens"):
-                return 0
-            return int(conn.execute(select(func.count(ApiToken.id))).scalar_one())
-    finally:
-        engine.dispose()
 
 
 def insert_first_token(database_url: str, name: str, token_hash: str) -> bool:

@@ -98,8 +98,3 @@ def list_tokens(database_url: str) -> list[dict[str, Any]]:
 def revoke_token(database_url: str, name: str) -> bool:
     """Revoke a stored token by name; False when no active token has that name."""
     return token_rows.revoke(database_url, name)
-
-
-def stored_token_count(database_url: str) -> int:
-    """How many tokens the database holds (revoked ones too)."""
-    return token_rows.count(database_url)
