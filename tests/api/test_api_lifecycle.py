@@ -205,3 +205,26 @@ def test_lifecycle_needs_the_write_scope(live_server: Any, database_url: str) ->
             assert_problem(client.request(method, path), 401)
         assert client.get(f"/v1/runs/{run_id}", headers=reader).json()["status"] == "created"
         assert client.post(f"/v1/runs/{run_id}/archive", headers=writer).status_code == 200
+
+
+def test_the_python_client_archives_and_deletes(live_server: Any, database_url: str) -> None:
+    import lrhub
+    from lrhub.errors import ConflictError, NotFoundError
+
+    live = live_server(database_url)
+    with lrhub.Client(live.url, max_retries=0) as client:
+        run = client.create_run("from-python", schedule=COSINE)
+        run.register_worker([0.1], None)
+        assert run.archive().info.status == "archived"
+        assert [r.name for r in client.list_runs()] == []
+        with pytest.raises(ConflictError, match="unarchive"):
+            run.advance()
+        with pytest.raises(ConflictError, match="unarchive"):
+            client.create_run("from-python", schedule=COSINE)
+        assert run.unarchive().info.status == "running"
+        assert run.advance().step == 0
+        with pytest.raises(ConflictError, match="force=true"):
+            run.delete()
+        assert run.delete(force=True)["removed"]["revisions"] == 1
+        with pytest.raises(NotFoundError):
+            run.refresh()
