@@ -107,8 +107,15 @@ def test_archive_hides_the_run_and_keeps_it_readable(server: httpx.Client) -> No
 
 def test_every_write_to_an_archived_run_is_a_409_naming_unarchive(server: httpx.Client) -> None:
     run = make_run(server, "frozen", PLATEAU)
+    answered = {"Idempotency-Key": "progress-before-archive"}
+    progress = {"step": 0, "worker": WORKER}
+    first = server.post(f"/v1/runs/{run['id']}/progress", json=progress, headers=answered)
+    assert first.status_code == 200, first.text
     before = server.get(f"/v1/runs/{run['id']}").json()
     assert server.post(f"/v1/runs/{run['id']}/archive").status_code == 200
+    # a retry of a write answered before the archive replays its answer; it writes nothing
+    retried = server.post(f"/v1/runs/{run['id']}/progress", json=progress, headers=answered)
+    assert retried.status_code == 200 and retried.json() == first.json()
     for path, body in writes(run["id"], "frozen"):
         key = {"Idempotency-Key": uuid.uuid4().hex}
         problem = assert_problem(server.post(path, json=body, headers=key), 409)
