@@ -103,6 +103,9 @@ def test_archive_hides_the_run_and_keeps_it_readable(server: httpx.Client) -> No
         assert server.get(f"/v1/runs/{run_id}/{read}").status_code == 200
     kinds = [e["kind"] for e in server.get(f"/v1/runs/{run_id}/events").json()["items"]]
     assert kinds[-1] == "archived"
+    metrics = server.get("/metrics").text
+    assert 'lrhub_runs{status="archived"} 1.0' in metrics
+    assert 'lrhub_runs{status="running"} 1.0' in metrics
 
 
 def test_every_write_to_an_archived_run_is_a_409_naming_unarchive(server: httpx.Client) -> None:

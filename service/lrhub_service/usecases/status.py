@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from lrhub_service.engine import MetricState
 
 STATUS_CREATED = "created"
@@ -22,9 +20,9 @@ def status_of(state: MetricState) -> str:
     return STATUS_RUNNING
 
 
-def public_status(stored: str, archived_at: datetime | None) -> str:
+def public_status(stored: str, archived: bool) -> str:
     """The status a run shows: ``archived`` while archived, else its stored status.
 
     The stored status keeps tracking the metric state, so unarchiving restores it.
     """
-    return STATUS_ARCHIVED if archived_at is not None else stored
+    return STATUS_ARCHIVED if archived else stored

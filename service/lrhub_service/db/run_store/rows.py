@@ -54,9 +54,13 @@ class RunRows:
             query = query.where(Run.archived_at.is_not(None))
         return list((await self.conn.execute(query)).all())
 
-    async def count_by_status(self) -> list[tuple[str, int]]:
-        rows = await self.conn.execute(select(Run.status, func.count()).group_by(Run.status))
-        return [(status, int(count)) for status, count in rows]
+    async def count_by_status(self) -> list[tuple[str, bool, int]]:
+        """How many runs have each stored status, archived or not: (status, archived, n)."""
+        archived = Run.archived_at.is_not(None)
+        rows = await self.conn.execute(
+            select(Run.status, archived, func.count()).group_by(Run.status, archived)
+        )
+        return [(status, bool(is_archived), int(count)) for status, is_archived, count in rows]
 
     async def insert(self, **values: Any) -> int:
         """A new run; returns its id."""
