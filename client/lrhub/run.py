@@ -139,6 +139,25 @@ class Run:
         self.info = RunInfo.from_json(self.client.request("POST", self._path("/resume"), json=body))
         return self
 
+    def archive(self) -> Run:
+        """Archive the run: hidden from lists by default, and every write to it is refused
+        (``ConflictError``) until :meth:`unarchive`. Reads still work."""
+        self.info = RunInfo.from_json(self.client.request("POST", self._path("/archive")))
+        return self
+
+    def unarchive(self) -> Run:
+        """Make an archived run listed and writable again."""
+        self.info = RunInfo.from_json(self.client.request("POST", self._path("/unarchive")))
+        return self
+
+    def delete(self, *, force: bool = False) -> dict[str, Any]:
+        """Delete the run with its whole history; what went (``{"id", "name", "removed"}``).
+
+        The server refuses (``ConflictError``) while the run's workers were seen in the last
+        few minutes, unless ``force``."""
+        params = {"force": "true"} if force else None
+        return self.client.request("DELETE", self._path(), params=params)  # type: ignore[no-any-return]
+
     def revise(
         self,
         schedule: dict[str, Any],

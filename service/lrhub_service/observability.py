@@ -83,6 +83,9 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="max",
         )
+        self.deleted = Counter(
+            "lrhub_runs_deleted", "Runs deleted with their history", registry=self.registry
+        )
         self.refused = Counter(
             "lrhub_refused_requests",
             "Requests refused as over a limit (reason: limit, timeout)",

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         default=True,
         description="PostgreSQL: cache run versions per process, invalidated by LISTEN/NOTIFY",
     )
+    delete_active_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="a run whose workers were seen this recently is deleted only with force",
+    )
     insecure: bool = False
 
     @field_validator("log_level")

@@ -1,8 +1,9 @@
-"""``lrhub runs ...``: list, show, curve, revise, resume and restart runs over HTTP."""
+"""``lrhub runs ...``: list, show, curve, revise, resume, restart, archive and delete runs."""
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -29,11 +30,14 @@ def list_runs(
     token: Token = None,
     as_json: AsJson = False,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many runs.")] = 50,
+    archived: Annotated[bool, typer.Option("--archived", help="Only archived runs.")] = False,
+    every: Annotated[bool, typer.Option("--all", help="Archived runs too.")] = False,
 ) -> None:
-    """List runs, newest first."""
+    """List runs, newest first (archived runs only with --archived or --all)."""
+    which = "only" if archived else "include" if every else "exclude"
     connection, client = connect(url, token)
     with reported(connection.url), client:
-        page = client.request("GET", "/v1/runs", params={"limit": limit})
+        page = client.request("GET", "/v1/runs", params={"limit": limit, "archived": which})
     items = page["items"]
     if as_json:
         print_json(items)
@@ -178,3 +182,59 @@ def restart(run: RunRef, url: Url = None, token: Token = None, as_json: AsJson =
         print_json(answer)
     else:
         typer.echo(f"run {answer['name']} restarted at step {answer['progress']}")
+
+
+@app.command()
+def archive(run: RunRef, url: Url = None, token: Token = None, as_json: AsJson = False) -> None:
+    """Archive a run: hidden from `runs list`, read-only until unarchived."""
+    connection, client = connect(url, token)
+    with reported(connection.url), client:
+        info = find_run(client, run)
+        answer = client.request("POST", f"/v1/runs/{info['id']}/archive")
+    if as_json:
+        print_json(answer)
+    else:
+        typer.echo(f"run {answer['name']} archived (undo: lrhub runs unarchive {answer['name']})")
+
+
+@app.command()
+def unarchive(run: RunRef, url: Url = None, token: Token = None, as_json: AsJson = False) -> None:
+    """Make an archived run listed and writable again."""
+    connection, client = connect(url, token)
+    with reported(connection.url), client:
+        info = find_run(client, run)
+        answer = client.request("POST", f"/v1/runs/{info['id']}/unarchive")
+    if as_json:
+        print_json(answer)
+    else:
+        typer.echo(f"run {answer['name']} unarchived (status {answer['status']})")
+
+
+@app.command()
+def delete(
+    run: RunRef,
+    url: Url = None,
+    token: Token = None,
+    as_json: AsJson = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Even while its workers were seen lately.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a run with its whole history (revisions, reports, events). Cannot be undone."""
+    connection, client = connect(url, token)
+    with reported(connection.url), client:
+        info = find_run(client, run)
+        if not yes:
+            if not sys.stdin.isatty():
+                fail("deleting needs confirmation: pass --yes (no terminal to ask on)")
+            question = f"Delete run {info['name']} (id {info['id']}) and its whole history?"
+            if not typer.confirm(question, default=False):
+                fail("not deleted")
+        params = {"force": "true"} if force else None
+        answer = client.request("DELETE", f"/v1/runs/{info['id']}", params=params)
+    if as_json:
+        print_json(answer)
+    else:
+        removed = ", ".join(f"{count} {name}" for name, count in answer["removed"].items())
+        typer.echo(f"run {answer['name']} deleted ({removed})")

@@ -20,7 +20,7 @@ from lrhub_service.api.middleware import (
     MetricsMiddleware,
 )
 from lrhub_service.api.responses import OrjsonResponse
-from lrhub_service.api.routes import limits, lr_finder, ops, preview, runs, values
+from lrhub_service.api.routes import lifecycle, limits, lr_finder, ops, preview, runs, values
 from lrhub_service.bootstrap import close_hub, open_hub
 from lrhub_service.observability import LoopLagMonitor, Metrics
 from lrhub_service.settings import Settings
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         values.write,
         runs.read,
         runs.write,
+        lifecycle.router,
         preview.router,
         lr_finder.router,
         limits.router,

@@ -1,16 +1,17 @@
-"""Statements on a run's records: revisions, reports, events and workers."""
+"""Statements on a run's records: revisions, reports, events, workers and stored answers."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from lrhub_service.db.models import Event, Report, Revision, Worker, utcnow
+from lrhub_service.db.models import Event, IdempotencyKey, Report, Revision, Worker, utcnow
 
 REVISION_COLUMNS = (
     Revision.revision,
@@ -140,3 +141,39 @@ class RunRecords:
             set_={"info": statement.excluded.info, "step": step, "last_seen": now},
         )
         await self.conn.execute(statement)
+
+    async def workers_seen_since(self, run_id: int, since: datetime) -> list[Any]:
+        """The run's workers heard from at or after ``since``: identity, step, last seen."""
+        query = (
+            select(Worker.identity, Worker.step, Worker.last_seen)
+            .where(Worker.run_id == run_id, Worker.last_seen >= since)
+            .order_by(Worker.last_seen.desc())
+        )
+        return list((await self.conn.execute(query)).all())
+
+    async def delete_history(self, run_id: int) -> dict[str, int]:
+        """Delete everything that hangs off a run; how many rows of each kind went.
+
+        Stored Idempotency-Key answers go too: those scoped to the run (``"advance:7"``...)
+        and the get-or-create answers that created it (their body is the run, id first).
+        """
+        counts: dict[str, int] = {}
+        for name, table in (
+            ("revisions", Revision),
+            ("reports", Report),
+            ("events", Event),
+            ("workers", Worker),
+        ):
+            result = await self.conn.execute(delete(table).where(table.run_id == run_id))
+            counts[name] = int(result.rowcount or 0)
+        keys = await self.conn.execute(
+            delete(IdempotencyKey).where(
+                or_(
+                    IdempotencyKey.scope.like(f"%:{run_id}"),
+                    (IdempotencyKey.scope == "create")
+                    & IdempotencyKey.body.like(f'{{"id":{run_id},%'),
+                )
+            )
+        )
+        counts["idempotency_keys"] = int(keys.rowcount or 0)
+        return counts

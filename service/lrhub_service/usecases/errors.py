@@ -44,6 +44,20 @@ class Conflict(ServiceError):
     title = "Conflict"
 
 
+class Archived(Conflict):
+    """A write to an archived run: 409 naming the way back (unarchive)."""
+
+    kind = "archived"
+    title = "Run archived"
+
+    def __init__(self, run_id: int, name: str) -> None:
+        super().__init__(
+            f"run {run_id} ({name!r}) is archived and read-only; unarchive it first "
+            f"(POST /v1/runs/{run_id}/unarchive, or: lrhub runs unarchive {name})",
+            loc="run_id",
+        )
+
+
 class PreconditionFailed(ServiceError):
     status = 412
     kind = "precondition-failed"

@@ -26,6 +26,9 @@ class EventKind(str, enum.Enum):
     DIVERGENCE = "divergence"
     STOP = "stop"  # a range test's stop decision (``stopped`` marks the status change)
     STOPPED = "stopped"
+    ARCHIVED = "archived"
+    UNARCHIVED = "unarchived"
+    DELETED = "deleted"  # a log line only: a deleted run's events go with it
 
 
 async def record(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lrhub_service.usecases.status import public_status
 from lrhub_service.usecases.timefmt import iso
 
 
@@ -23,8 +24,9 @@ def run_json(row: Any) -> dict[str, Any]:
         "progress": row.progress,
         "horizon": row.horizon,
         "next_step": row.next_step,
-        "status": row.status,
+        "status": public_status(row.status, row.archived_at is not None),
         "clean_exit": row.clean_exit,
+        "archived_at": iso(row.archived_at),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }

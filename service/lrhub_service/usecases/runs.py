@@ -79,6 +79,8 @@ async def create_run(
         existing = await work.rows.by_name(name, lock=True)
         if existing is not None:
             work.run_id = existing.id
+            if existing.archived_at is not None:
+                raise _archived_name(existing)
             first = await work.records.first_schedule(existing.id)
             _check_same(existing, first, canonical, options)
             if restart:
@@ -121,6 +123,16 @@ async def create_run(
             continue  # another worker created it first: read theirs (or its key's answer)
         return run, status == 201
     raise Conflict(f"run {name!r} is being created concurrently; retry", loc="name")
+
+
+def _archived_name(row: Any) -> Conflict:
+    """Get-or-create never starts an archived run afresh: it says how to go on."""
+    return Conflict(
+        f"run {row.name!r} (id {row.id}) is archived; unarchive it to continue it "
+        f"(POST /v1/runs/{row.id}/unarchive, or: lrhub runs unarchive {row.name}), "
+        "or use another name",
+        loc="name",
+    )
 
 
 def _check_same(row: Any, first: Any, canonical: dict[str, Any], options: dict[str, Any]) -> None:
@@ -180,11 +192,17 @@ def decode_cursor(cursor: str) -> int:
         raise Invalid("cursor is not one this server handed out", loc="cursor") from exc
 
 
-async def list_runs(hub: Hub, *, limit: int, cursor: str | None) -> dict[str, Any]:
-    """Runs newest first, ``limit`` at a time; ``next_cursor`` pages on."""
+async def list_runs(
+    hub: Hub, *, limit: int, cursor: str | None, archived: str = "exclude"
+) -> dict[str, Any]:
+    """Runs newest first, ``limit`` at a time; ``next_cursor`` pages on.
+
+    ``archived``: ``exclude`` hides archived runs, ``include`` lists them too, ``only``
+    lists just them.
+    """
     before = decode_cursor(cursor) if cursor else None
     async with hub.reading() as (statements, _records):
-        rows = await statements.page(limit + 1, before)
+        rows = await statements.page(limit + 1, before, archived)
     items = [run_json(r) for r in rows[:limit]]
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return {"items": items, "next_cursor": next_cursor}

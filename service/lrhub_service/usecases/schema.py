@@ -6,6 +6,7 @@ from lrhub_service.db import migrate
 from lrhub_service.db.errors import as_domain_error
 from lrhub_service.db.urls import backend_name
 from lrhub_service.usecases.hub import Hub
+from lrhub_service.usecases.status import public_status
 
 
 def head_revision() -> str | None:
@@ -62,6 +63,11 @@ async def served_revision(hub: Hub) -> str | None:
 
 
 async def runs_by_status(hub: Hub) -> list[tuple[str, int]]:
-    """How many runs have each status."""
+    """How many runs have each (public) status: archived runs count as ``archived``."""
     async with hub.reading() as (runs, _records):
-        return await runs.count_by_status()
+        rows = await runs.count_by_status()
+    counts: dict[str, int] = {}
+    for stored, archived, count in rows:
+        status = public_status(stored, archived)
+        counts[status] = counts.get(status, 0) + count
+    return sorted(counts.items())

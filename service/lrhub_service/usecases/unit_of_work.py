@@ -6,7 +6,8 @@ work does the rest, the same way for every write:
 1. opens the transaction and locks the run's row (``SELECT ... FOR UPDATE``; SQLite's
    ``BEGIN IMMEDIATE`` serialises writers);
 2. looks the Idempotency-Key up (after the lock, so a concurrent duplicate waits) and
-   replays a stored answer;
+   replays a stored answer; then refuses (409) any other write to an archived run, unless
+   the write is one of the lifecycle's own (``archived_ok``);
 3. runs ``act``; ``work.new_state_version()`` bumps the version of the run's value inputs;
 4. sends the change notice (``NOTIFY``, delivered at commit) when values changed, and
    remembers the answer under the key, both in the same transaction;
@@ -29,7 +30,7 @@ from lrhub_service.db import statements
 from lrhub_service.db.records import RunRecords
 from lrhub_service.db.run_store import Claim, Outcome, RunRows
 from lrhub_service.usecases.compiled import CompiledRun
-from lrhub_service.usecases.errors import Unavailable, run_not_found
+from lrhub_service.usecases.errors import Archived, Unavailable, run_not_found
 from lrhub_service.usecases.hub import Hub
 from lrhub_service.usecases.idempotency import HEADER, IdemKey, mismatch
 
@@ -83,11 +84,16 @@ class _KeyTaken(Exception):
     """A concurrent request stored this key first."""
 
 
-async def write(hub: Hub, run_id: int | None, idem: IdemKey | None, act: Act) -> tuple[int, Any]:
-    """Run ``act`` as one write to run ``run_id`` (None: it creates one); (status, body)."""
+async def write(
+    hub: Hub, run_id: int | None, idem: IdemKey | None, act: Act, *, archived_ok: bool = False
+) -> tuple[int, Any]:
+    """Run ``act`` as one write to run ``run_id`` (None: it creates one); (status, body).
+
+    A write to an archived run is a 409 unless ``archived_ok`` (archive, unarchive, delete).
+    """
     for _attempt in range(ATTEMPTS):
         try:
-            return await _attempt_write(hub, run_id, idem, act)
+            return await _attempt_write(hub, run_id, idem, act, archived_ok)
         except _Replay as replay:
             return replay.status, orjson.loads(replay.body)
         except _KeyTaken:
@@ -97,7 +103,7 @@ async def write(hub: Hub, run_id: int | None, idem: IdemKey | None, act: Act) ->
 
 
 async def _attempt_write(
-    hub: Hub, run_id: int | None, idem: IdemKey | None, act: Act
+    hub: Hub, run_id: int | None, idem: IdemKey | None, act: Act, archived_ok: bool
 ) -> tuple[int, Any]:
     async with statements.transaction(hub.db) as bound:
         work = RunWork(hub, bound.runs, bound.records)
@@ -112,6 +118,8 @@ async def _attempt_write(
                 if stored.fingerprint != idem.fingerprint:
                     raise mismatch(idem)
                 raise _Replay(stored.status, stored.body)
+        if work.run is not None and work.run.archived_at is not None and not archived_ok:
+            raise Archived(work.run.id, work.run.name)
         status, body = await act(work)
         if work.values_changed and work.run_id is not None:
             await work.rows.notify_changed(work.run_id)
@@ -137,11 +145,16 @@ def _after_commit(hub: Hub, work: RunWork) -> None:
 async def take_steps(hub: Hub, run_id: int, count: int, idem: IdemKey | None) -> Outcome:
     """Take ``count`` steps of the shared counter (batched with concurrent advances).
 
-    The key is stored by the batch's own statement; a refused block takes nothing.
+    The key is stored by the batch's own statement; a refused block takes nothing. The
+    counter's statement skips an archived run, so an archived run is a 409 (no step taken).
     """
     idem_columns = (idem.scope, idem.key, idem.fingerprint) if idem is not None else None
     outcome = await hub.fast.advance(run_id, Claim(count, idem_columns))
     if outcome is None:
+        async with hub.reading() as (rows, _records):
+            row = await rows.get(run_id)
+        if row is not None and row.archived_at is not None:
+            raise Archived(row.id, row.name)
         raise run_not_found(run_id)
     return outcome
 

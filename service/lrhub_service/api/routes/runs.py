@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.responses import Response
@@ -44,9 +44,11 @@ async def list_runs(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9_-]*$")] = None,
+    archived: Annotated[Literal["exclude", "include", "only"], Query()] = "exclude",
 ) -> Response:
-    """Runs, newest first."""
-    return json_response(await runs.list_runs(hub_of(request), limit=limit, cursor=cursor))
+    """Runs, newest first; archived runs only with ``archived=include`` or ``only``."""
+    listed = await runs.list_runs(hub_of(request), limit=limit, cursor=cursor, archived=archived)
+    return json_response(listed)
 
 
 @read.get("/runs/by-name/{name}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -39,16 +39,28 @@ class RunRows:
             query = query.with_for_update()
         return (await self.conn.execute(query)).first()
 
-    async def page(self, limit: int, before: int | None) -> list[Any]:
-        """Up to ``limit`` runs, newest first, with ids below ``before``."""
+    async def page(self, limit: int, before: int | None, archived: str = "exclude") -> list[Any]:
+        """Up to ``limit`` runs, newest first, with ids below ``before``.
+
+        ``archived``: ``exclude`` (the default) hides archived runs, ``only`` lists just
+        them, ``include`` lists every run.
+        """
         query = select(*RUN_COLUMNS).order_by(Run.id.desc()).limit(limit)
         if before is not None:
             query = query.where(Run.id < before)
+        if archived == "exclude":
+            query = query.where(Run.archived_at.is_(None))
+        elif archived == "only":
+            query = query.where(Run.archived_at.is_not(None))
         return list((await self.conn.execute(query)).all())
 
-    async def count_by_status(self) -> list[tuple[str, int]]:
-        rows = await self.conn.execute(select(Run.status, func.count()).group_by(Run.status))
-        return [(status, int(count)) for status, count in rows]
+    async def count_by_status(self) -> list[tuple[str, bool, int]]:
+        """How many runs have each stored status, archived or not: (status, archived, n)."""
+        archived = Run.archived_at.is_not(None)
+        rows = await self.conn.execute(
+            select(Run.status, archived, func.count()).group_by(Run.status, archived)
+        )
+        return [(status, bool(is_archived), int(count)) for status, is_archived, count in rows]
 
     async def insert(self, **values: Any) -> int:
         """A new run; returns its id."""
@@ -64,6 +76,10 @@ class RunRows:
         await self.conn.execute(
             update(Run).where(Run.id == run_id).values(updated_at=utcnow(), **values)
         )
+
+    async def delete(self, run_id: int) -> None:
+        """Delete the run's row (its records first: see ``RunRecords.delete_history``)."""
+        await self.conn.execute(delete(Run).where(Run.id == run_id))
 
     async def raise_progress(self, run_id: int, step: int, **values: Any) -> int | None:
         """Progress becomes ``max(progress, step)``; returns it (None: no such run)."""

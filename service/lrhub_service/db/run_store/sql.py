@@ -1,10 +1,13 @@
-"""The raw-driver statements on run rows and on advance keys, for both dialects."""
+"""The raw-driver statements on run rows and on advance keys, for both dialects.
+
+The shared counter takes no step of an archived run (``archived_at IS NULL``).
+"""
 
 PG_FRESHNESS = "SELECT revision, state_version, horizon FROM runs WHERE id = $1"
 PG_ADVANCE = (
     "UPDATE runs SET next_step = next_step + $2, "
     "horizon = GREATEST(horizon, next_step + $2 - 1) "
-    "WHERE id = $1 RETURNING next_step, revision, state_version"
+    "WHERE id = $1 AND archived_at IS NULL RETURNING next_step, revision, state_version"
 )
 PG_PROMISE = (
     "UPDATE runs SET horizon = GREATEST(horizon, $2) "
@@ -13,7 +16,7 @@ PG_PROMISE = (
 PG_ADVANCE_KEYED = (
     "WITH taken AS (UPDATE runs SET next_step = next_step + $2, "
     "horizon = GREATEST(horizon, next_step + $2 - 1) "
-    "WHERE id = $1 RETURNING next_step, revision, state_version), "
+    "WHERE id = $1 AND archived_at IS NULL RETURNING next_step, revision, state_version), "
     "keyed AS (INSERT INTO idempotency_keys "
     "(scope, idem_key, fingerprint, status, body, created_at) "
     "SELECT k.scope, k.idem_key, k.fp, 200, "
@@ -46,7 +49,7 @@ SQLITE_REMEMBER = (
 SQLITE_FRESHNESS = "SELECT revision, state_version, horizon FROM runs WHERE id = ?"
 SQLITE_ADVANCE = (
     "UPDATE runs SET next_step = next_step + ?2, horizon = max(horizon, next_step + ?2 - 1) "
-    "WHERE id = ?1 RETURNING next_step, revision, state_version"
+    "WHERE id = ?1 AND archived_at IS NULL RETURNING next_step, revision, state_version"
 )
 SQLITE_PROMISE = (
     "UPDATE runs SET horizon = max(horizon, ?2) "
