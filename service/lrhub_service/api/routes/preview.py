@@ -42,7 +42,9 @@ def _evaluate(body: Preview, max_steps: int, groups: int) -> dict[str, Any]:
     """The preview ``Window`` (on the evaluation worker: parse, admit by the engine's cost
     estimate of ``steps x groups`` values with the spec's one-off work, build, evaluate)."""
     try:
-        admit_preview(validate_spec(body.schedule)[1], body.steps, groups)
+        spec, found = validate_spec(body.schedule)
+        own = getattr(spec, "base_lr", None)  # a spec's own base_lr list sets the groups
+        admit_preview(found, body.steps, max(groups, len(own) if isinstance(own, list) else 1))
         curve = evaluate_preview(
             body.schedule,
             body.steps,
