@@ -113,7 +113,7 @@ def refold_row(ctx: BenchContext, count: int | None = None) -> Row:
     """Time POST /resume on a plateau run holding ``count`` reports (default 100,000;
     quick: 5,000), stored in bulk.
 
-    The first resume folds them all once (storing a fold snapshot every 10,000 reports;
+    The first resume folds them all once (storing a fold snapshot every 2,000 reports;
     its time is in the note); each timed resume then rewinds a few steps further, so it
     replays only the reports after the latest snapshot before its step.
     """

@@ -155,3 +155,35 @@ def _drop_snapshots(database_url: str) -> None:
     plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(plain) as conn:
         conn.execute("DELETE FROM fold_snapshots")
+
+
+def test_a_report_in_order_stores_a_snapshot_at_each_interval(
+    api_factory: Any, database_url: str
+) -> None:
+    api = api_factory()
+    run_id = make_run(api, "in-order")
+    store_reports(database_url, run_id, SNAPSHOT_EVERY - 1)
+    assert _snapshot_count(database_url) == 0
+    report(api, run_id, SNAPSHOT_EVERY + LAG)  # the interval's last group, folded in order
+    assert cached(api, run_id).folded.groups == SNAPSHOT_EVERY
+    assert _snapshot_count(database_url) == 1
+    resumed = api.post(f"/v1/runs/{run_id}/resume", json={"step": SNAPSHOT_EVERY + LAG})
+    assert resumed.status_code == 200, resumed.text
+    assert cached(api, run_id).replayed == 0  # everything came from the snapshot
+    resumed = api.post(f"/v1/runs/{run_id}/resume", json={"step": SNAPSHOT_EVERY - 2})
+    assert resumed.status_code == 200, resumed.text
+    assert _snapshot_count(database_url) == 0  # it folded reports that no longer count
+    assert cached(api, run_id).replayed == SNAPSHOT_EVERY - 2
+
+
+def _snapshot_count(database_url: str) -> int:
+    url = make_url(database_url)
+    query = "SELECT count(*) FROM fold_snapshots"
+    if url.get_backend_name() == "sqlite":
+        with sqlite3.connect(str(url.database)) as conn:
+            return int(conn.execute(query).fetchone()[0])
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain) as conn:
+        row = conn.execute(query).fetchone()
+        assert row is not None
+        return int(row[0])
