@@ -47,8 +47,14 @@ class RequestRefused(Exception):
 class LimitExceeded(RequestRefused, Invalid):
     """A request over a published limit (422 naming the field and the limit)."""
 
-    def __init__(self, field: str, message: str, reason: str = "limit") -> None:
-        super().__init__(message, loc=field)
+    def __init__(
+        self,
+        field: str,
+        message: str,
+        reason: str = "limit",
+        errors: list[dict[str, str]] | None = None,
+    ) -> None:
+        super().__init__(message, loc=field, errors=errors)
         self.reason = reason
 
 
