@@ -65,8 +65,11 @@ _.request_us
 _.window_steps
 _.max_expression_chars
 
-# Engine code the issue lists as dead; the engine is rewritten under issue 10, which removes
-# them (the server-write part may not edit engine/). Delete these lines with them.
-shifted
-_.with_node
+# Engine code vulture cannot see used (an error's display form).
 _.caret
+
+# GET /v1/limits: response fields of the engine's limits (pydantic reads them).
+_.budget_ms
+_.window_steps
+_.max_expression_chars
+_.coefficients

@@ -1,4 +1,6 @@
-"""`python -m bench [--quick]`: every benchmark, one table (markdown), ratios against peers."""
+"""`python -m bench [--quick] [--baseline [REV]]`: every benchmark, one table (markdown),
+ratios against peers; with ``--baseline``, the read, window and advance rows of an older
+revision's server beside today's (bench/baseline.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ import time
 import traceback
 from collections.abc import Callable
 
+from bench import baseline
 from bench._util import DEFAULT_ADMIN_URL, Row, row
+from bench.baseline import DEFAULT_REVISION
 from bench.servers import BenchContext, bench_context
 
 SECTIONS = ("client", "engine", "flood", "read", "advance", "scale")
@@ -75,6 +79,14 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, help="uvicorn workers per server (default: cores; --quick: 1)"
     )
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument(
+        "--baseline",
+        nargs="?",
+        const=DEFAULT_REVISION,
+        metavar="REV",
+        help="also run GET /lr, GET /window and POST /advance against the server of git "
+        f"revision REV (default {DEFAULT_REVISION}, before the rework), side by side",
+    )
     args = parser.parse_args(argv)
     if args.workers is None:
         args.workers = 1 if args.quick else os.cpu_count() or 1
@@ -86,7 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     served = [s for s in ("read", "advance", "scale") if s in args.only]
     if served:
         rows += _guarded("servers", lambda: _served(args, served))
+    if args.baseline:
+        rows += _guarded(
+            "baseline",
+            lambda: baseline.measure(args.quick, args.database_url, args.workers, args.baseline),
+        )
     command = "python -m bench" + (" --quick" if args.quick else "")
+    command += f" --baseline {args.baseline}" if args.baseline else ""
     header = (
         f"`{command}` on {os.cpu_count()} cores, {platform.python_version()}, "
         f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "

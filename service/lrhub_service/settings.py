@@ -42,12 +42,6 @@ class Settings(BaseSettings):
     preview_max_values: int = Field(
         default=2_000_000, ge=1, description="steps x groups of one preview"
     )
-    eval_max_cost: int = Field(
-        default=4_000_000, ge=1, description="node evaluations one request may cost"
-    )
-    eval_inline_cost: int = Field(
-        default=256, ge=0, description="requests cheaper than this evaluate on the event loop"
-    )
     eval_queue: int = Field(default=32, ge=0, le=1000, description="evaluations waiting at most")
     eval_wait_s: float = Field(default=1.0, gt=0, description="longest wait in that queue")
     eval_timeout_s: float = Field(default=1.0, gt=0, description="longest single evaluation")

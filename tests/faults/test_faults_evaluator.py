@@ -1,23 +1,27 @@
 """The bounded evaluator on real threads: inline when cheap, stopped past its time limit,
-shed when its queue is full or a job waited too long, refused over the cost budget."""
+shed when its queue is full or a job waited too long; the engine's cost model caps a run's
+requests and refuses a preview over the CPU budget."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from typing import Any
 
 import pytest
 
-from lrhub_service.engine import SpecError
+from lrhub_service.engine import LIMITS as ENGINE_LIMITS
+from lrhub_service.engine import SpecError, allowed_steps, validate_spec
+from lrhub_service.settings import Settings
+from lrhub_service.usecases.compiled import SegmentRecord, build
 from lrhub_service.usecases.compute import (
     Evaluator,
     LimitExceeded,
     Limits,
     Overloaded,
-    request_cost,
-    spec_weight,
+    admit_preview,
 )
 
 LIMITS = Limits(
@@ -25,8 +29,7 @@ LIMITS = Limits(
     advance_max=4096,
     preview_max_steps=100_000,
     preview_max_values=2_000_000,
-    max_cost=1_000_000,
-    inline_cost=100,
+    inline_us=100.0,
     eval_queue=1,
     eval_wait_s=0.5,
     eval_timeout_s=0.3,
@@ -81,7 +84,7 @@ def test_a_job_past_its_time_limit_is_stopped_and_the_worker_serves_the_next() -
 
 
 def test_a_full_queue_sheds_with_retry_after_and_a_long_wait_is_shed_too() -> None:
-    limits = Limits(**{**LIMITS.as_json(), "eval_timeout_s": 5.0, "eval_wait_s": 0.2})
+    limits = dataclasses.replace(LIMITS, eval_timeout_s=5.0, eval_wait_s=0.2)
 
     async def main() -> list[BaseException | int]:
         evaluator = Evaluator(limits)
@@ -103,21 +106,25 @@ def test_a_full_queue_sheds_with_retry_after_and_a_long_wait_is_shed_too() -> No
     assert isinstance(queued, Overloaded) and queued.reason == "queue_wait"
 
 
-def test_over_the_cost_budget_is_refused_before_any_work() -> None:
-    called = []
+def test_the_inline_share_of_the_budget_comes_from_the_engine() -> None:
+    limits = Limits.from_settings(Settings())
+    assert limits.inline_us == pytest.approx(0.02 * ENGINE_LIMITS.budget_us)
+    served = limits.as_json()
+    assert served["budget_us"] == ENGINE_LIMITS.budget_us  # the engine's limits, one place
+    assert served["max_children"] == ENGINE_LIMITS.max_children
+    assert served["window_max"] == 4096 and "max_cost" not in served
 
-    async def main() -> None:
-        evaluator = Evaluator(LIMITS)
-        try:
-            await evaluator.run(LIMITS.max_cost + 1, "steps", called.append, 1)
-        finally:
-            evaluator.close()
 
+def test_a_preview_over_the_cpu_budget_is_refused_naming_steps_and_the_limit() -> None:
+    found = validate_spec({"type": "OneCycleLR", "max_lr": 0.1, "total_steps": 10})[1]
+    allowed = allowed_steps(found, 8, fresh=True)
+    admit_preview(found, allowed, 8)  # at the limit: admitted
     with pytest.raises(LimitExceeded) as refused:
-        run(main())
-    assert called == []
-    assert refused.value.errors[0]["loc"] == "steps"
-    assert "1,000,000" in refused.value.message and "/v1/limits" in refused.value.message
+        admit_preview(found, allowed + 1, 8)
+    assert refused.value.status == 422 and refused.value.errors[0]["loc"] == "steps"
+    message = refused.value.message
+    assert f"at most {allowed} steps" in message and "50 ms" in message
+    assert "/v1/limits" in message
 
 
 def test_a_jobs_own_error_reaches_its_caller_unchanged() -> None:
@@ -136,12 +143,18 @@ def test_a_jobs_own_error_reaches_its_caller_unchanged() -> None:
     assert raised.value.errors == [{"loc": "T_max", "msg": "must be > 0"}]
 
 
-def test_cost_counts_nodes_expressions_groups_and_a_running_products_walk() -> None:
-    cosine = spec_weight([{"type": "CosineAnnealingLR", "T_max": 10}])
-    lam = spec_weight([{"type": "LambdaLR", "lr_lambda": "0.5 * " * 40 + "1"}])
-    product = spec_weight([{"type": "MultiplicativeLR", "lr_lambda": "0.99 + 0 * x"}])
-    assert lam.nodes > 5 * cosine.nodes
-    assert request_cost(cosine, 0, 100, 2) == 2 * request_cost(cosine, 0, 100, 1)
-    assert not cosine.running_product and product.running_product
-    assert request_cost(product, 999_999, 1, 1) >= 1_000_000
-    assert request_cost(product, 10, 1, 1) == 11 * product.nodes  # steps 0..10 walked
+def test_a_compiled_runs_cost_is_the_engines_over_its_revisions() -> None:
+    cosine = {"type": "CosineAnnealingLR", "T_max": 10, "base_lr": 0.1}
+    lam = {"type": "LambdaLR", "lr_lambda": "+".join(["cos(step)"] * 20), "base_lr": 0.1}
+    segments = [
+        SegmentRecord(1, 0, cosine, 0, None),
+        SegmentRecord(2, 100, lam, 100, None),
+    ]
+    _, both = build(segments, None, None, None)
+    alone = [validate_spec(spec)[1] for spec in (cosine, lam)]
+    assert both.value_us == max(found.value_us for found in alone)  # one segment per step
+    assert both.call_us == pytest.approx(sum(found.call_us for found in alone))
+    assert both.prefix_us == 0.0  # compiled at build: nothing one-off is left
+    product = {"type": "MultiplicativeLR", "lr_lambda": "0.99 + 0 * x", "base_lr": 0.1}
+    _, walking = build([SegmentRecord(1, 0, product, 0, None)], None, None, None)
+    assert walking.prefix_us > 0  # a running product's walk may still be paid once

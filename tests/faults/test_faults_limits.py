@@ -16,7 +16,7 @@ from starlette.requests import Request
 
 from bench.flood import create_runs
 from lrhub_service.api.problems import on_spec_error
-from lrhub_service.engine import SpecError
+from lrhub_service.engine import LIMITS, SpecError, allowed_steps, validate_spec
 
 HEAVY_PRODUCT = {"type": "MultiplicativeLR", "lr_lambda": "min(1," + "x," * 200 + "x)"}
 
@@ -31,12 +31,14 @@ def _run(api: Any, schedule: dict[str, Any], name: str) -> int:
 
 
 def test_limits_are_served_and_declared_in_openapi(api_factory: Any) -> None:
-    api = api_factory(window_max=512, advance_max=64, eval_max_cost=123_456)
+    api = api_factory(window_max=512, advance_max=64)
     limits = api.get("/v1/limits")
     assert limits.status_code == 200
     body = limits.json()
     assert body["window_max"] == 512 and body["advance_max"] == 64
-    assert body["max_cost"] == 123_456 and body["eval_timeout_s"] > 0
+    assert body["eval_timeout_s"] > 0
+    assert body["budget_ms"] == LIMITS.budget_us / 1000  # the engine's, served with the caps
+    assert body["max_nodes"] == LIMITS.max_nodes and body["coefficients"]["types"]
     operation = api.get("/openapi.json").json()["paths"]["/v1/limits"]
     assert set(operation) == {"get"}  # read-only
     schema = operation["get"]["responses"]["200"]["content"]["application/json"]["schema"]
@@ -53,12 +55,21 @@ def test_window_and_advance_are_capped_and_say_how_many_steps(api_factory: Any) 
     assert api.get(f"/v1/runs/{run_id}").json()["next_step"] == 40
 
 
-def test_a_window_is_capped_to_the_cost_budget(api_factory: Any) -> None:
-    api = api_factory(eval_max_cost=2_000)
-    run_id = _run(api, COSINE, "budget")
+def test_a_window_is_capped_to_the_engines_cpu_budget(api_factory: Any) -> None:
+    api = api_factory()
+    cycle = {"type": "OneCycleLR", "max_lr": 0.1, "total_steps": 10_000}
+    wide = {"type": "ChainedScheduler", "schedulers": [cycle] * LIMITS.max_children}
+    created = api.post("/v1/runs", json={"name": "budget", "schedule": wide})
+    assert created.status_code == 201, created.text
+    run_id = int(created.json()["id"])
+    attached = api.post(f"/v1/runs/{run_id}/attach", json={"base_lrs": [0.1] * 8})
+    assert attached.status_code == 200, attached.text
+    allowed = allowed_steps(validate_spec(wide)[1], 8, fresh=True)
+    assert 1 <= allowed < 4096
     window = api.get(f"/v1/runs/{run_id}/window", params={"start": 0, "count": 4096}).json()
-    assert 1 <= window["count"] < 4096
-    assert len(window["lrs"][0]) == window["count"]
+    assert window["count"] == allowed and len(window["lrs"][0]) == allowed
+    advanced = api.post(f"/v1/runs/{run_id}/advance", json={"count": 4096}).json()
+    assert advanced["count"] == allowed
 
 
 def test_over_a_limit_is_a_422_naming_the_field_and_the_limit(api_factory: Any) -> None:
@@ -67,6 +78,17 @@ def test_over_a_limit_is_a_422_naming_the_field_and_the_limit(api_factory: Any) 
     assert too_long.status_code == 422
     problem = problem_of(too_long)
     assert problem["errors"][0]["loc"] == "steps" and "1000" in problem["errors"][0]["msg"]
+
+    cycle = {"type": "OneCycleLR", "max_lr": 0.1, "total_steps": 1000}
+    dear = {"type": "ChainedScheduler", "schedulers": [cycle] * LIMITS.max_children}
+    allowed = allowed_steps(validate_spec(dear)[1], 64, fresh=True)
+    body = {"schedule": dear, "steps": allowed + 1, "base_lrs": [0.1] * 64}
+    over = api.post("/v1/preview", json=body)
+    assert over.status_code == 422  # over the engine's CPU budget: refused before evaluating
+    problem = problem_of(over)
+    assert problem["errors"][0]["loc"] == "steps"
+    assert f"at most {allowed} steps" in problem["errors"][0]["msg"]
+    assert "50 ms" in problem["errors"][0]["msg"]
 
     heavy = api.post("/v1/runs", json={"name": "heavy-product", "schedule": HEAVY_PRODUCT})
     assert heavy.status_code == 422  # the engine's cost limits refuse it when it is stored
@@ -102,8 +124,8 @@ def test_a_busy_evaluator_sheds_with_503_and_counts_it(live_server: Any, tmp_pat
             with httpx.Client(base_url=server.url, timeout=30.0) as own:
                 return own.get(path, params={"start": start * 5000, "count": 4000})
 
-        with concurrent.futures.ThreadPoolExecutor(6) as pool:
-            answers = list(pool.map(window, range(6)))
+        with concurrent.futures.ThreadPoolExecutor(12) as pool:  # more than the worker keeps up
+            answers = list(pool.map(window, range(12)))
         metrics = client.get("/metrics").text
     statuses = sorted(a.status_code for a in answers)
     assert 200 in statuses and 503 in statuses, statuses

@@ -97,6 +97,7 @@ class Report(Base):
     __tablename__ = "reports"
     __table_args__ = (
         Index("ix_reports_run_step", "run_id", "step"),
+        Index("ix_reports_run_fold", "run_id", "effective_step", "step", "version"),
         Index(
             "uq_reports_counted_key",
             "run_id",
@@ -119,6 +120,31 @@ class Report(Base):
     counted: Mapped[bool] = mapped_column(Boolean, default=True)
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     worker: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FoldSnapshot(Base):
+    """A run's folded metric state after its counted reports up to a fold key, for one
+    revision: a resume or a late report replays only the reports after it.
+
+    Kept exact by the writes: uncounting reports drops the snapshots that folded any of
+    them, and a report that sorts before a snapshot drops it.
+    """
+
+    __tablename__ = "fold_snapshots"
+    __table_args__ = (
+        Index("ix_fold_snapshots_run_key", "run_id", "revision", "effective_step", "step"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    effective_step: Mapped[int] = mapped_column(BigInteger)  # the fold key of the last
+    step: Mapped[int] = mapped_column(BigInteger)  # report group folded in
+    version: Mapped[int] = mapped_column(Integer)
+    max_report_step: Mapped[int] = mapped_column(BigInteger)
+    groups: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(Text)  # FoldedState as JSON (usecases.replay)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

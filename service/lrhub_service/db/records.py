@@ -6,12 +6,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from lrhub_service.db.models import Event, IdempotencyKey, Report, Revision, Worker, utcnow
+from lrhub_service.db.models import (
+    Event,
+    FoldSnapshot,
+    IdempotencyKey,
+    Report,
+    Revision,
+    Worker,
+    utcnow,
+)
 
 REVISION_COLUMNS = (
     Revision.revision,
@@ -31,6 +39,8 @@ FOLD_COLUMNS = (
     Report.value,
     Report.special,
 )
+FOLD_KEY = tuple_(Report.effective_step, Report.step, Report.version)
+SNAPSHOT_KEY = tuple_(FoldSnapshot.effective_step, FoldSnapshot.step, FoldSnapshot.version)
 
 
 class RunRecords:
@@ -54,12 +64,47 @@ class RunRecords:
             insert(Revision).values(run_id=run_id, created_at=utcnow(), **values)
         )
 
-    async def counted_reports(self, run_id: int) -> Any:
-        """A run's counted report rows in fold order (see ``FOLD_COLUMNS``)."""
-        return await self.conn.execute(
-            select(*FOLD_COLUMNS)
-            .where(Report.run_id == run_id, Report.counted.is_(True))
-            .order_by(Report.effective_step, Report.step, Report.version, Report.id)
+    async def counted_reports_between(
+        self,
+        run_id: int,
+        after: tuple[int, int, int] | None,
+        before: tuple[int, int, int] | None,
+        limit: int,
+    ) -> list[Any]:
+        """Up to ``limit`` counted report rows in fold order with ``after < key < before``
+        (key: effective step, step, version; None: unbounded)."""
+        query = select(*FOLD_COLUMNS).where(Report.run_id == run_id, Report.counted.is_(True))
+        if after is not None:
+            query = query.where(tuple_(*after) < FOLD_KEY)
+        if before is not None:
+            query = query.where(tuple_(*before) > FOLD_KEY)
+        order = (Report.effective_step, Report.step, Report.version, Report.id)
+        return list((await self.conn.execute(query.order_by(*order).limit(limit))).all())
+
+    async def fold_snapshot(
+        self, run_id: int, revision: int, before: tuple[int, int, int] | None = None
+    ) -> Any:
+        """The JSON text of the latest fold snapshot of a run at ``revision`` (with key <
+        ``before``), or None."""
+        query = select(FoldSnapshot.state).where(
+            FoldSnapshot.run_id == run_id, FoldSnapshot.revision == revision
+        )
+        if before is not None:
+            query = query.where(tuple_(*before) > SNAPSHOT_KEY)
+        query = query.order_by(
+            FoldSnapshot.effective_step.desc(),
+            FoldSnapshot.step.desc(),
+            FoldSnapshot.version.desc(),
+        )
+        return (await self.conn.execute(query.limit(1))).scalars().first()
+
+    async def add_fold_snapshot(self, **values: Any) -> None:
+        await self.conn.execute(insert(FoldSnapshot).values(created_at=utcnow(), **values))
+
+    async def drop_fold_snapshots_after(self, run_id: int, key: tuple[int, int, int]) -> None:
+        """Drop the snapshots a report with fold key ``key`` sorts before (a late report)."""
+        await self.conn.execute(
+            delete(FoldSnapshot).where(FoldSnapshot.run_id == run_id, tuple_(*key) < SNAPSHOT_KEY)
         )
 
     async def reports_at(self, run_id: int, step: int) -> list[Any]:
@@ -73,7 +118,13 @@ class RunRecords:
         await self.conn.execute(insert(Report), list(rows))
 
     async def uncount_reports(self, run_id: int, after_step: int = -1) -> int:
-        """Counted reports later than ``after_step`` stop counting; returns how many."""
+        """Counted reports later than ``after_step`` stop counting; returns how many. The
+        fold snapshots that folded any of them go too."""
+        await self.conn.execute(
+            delete(FoldSnapshot).where(
+                FoldSnapshot.run_id == run_id, FoldSnapshot.max_report_step > after_step
+            )
+        )
         result = await self.conn.execute(
             update(Report)
             .where(Report.run_id == run_id, Report.counted.is_(True), Report.step > after_step)
@@ -163,6 +214,7 @@ class RunRecords:
             ("reports", Report),
             ("events", Event),
             ("workers", Worker),
+            ("fold_snapshots", FoldSnapshot),
         ):
             result = await self.conn.execute(delete(table).where(table.run_id == run_id))
             counts[name] = int(result.rowcount or 0)

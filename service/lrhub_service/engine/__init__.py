@@ -4,7 +4,7 @@ No FastAPI, SQLAlchemy or torch here; see docs/contracts.md (Engine) and docs/sc
 """
 
 from .build import Segment, build_schedule
-from .cost import SpecCost, spec_cost
+from .cost import SpecCost, built_cost, spec_cost
 from .errors import SpecError
 from .limits import LIMITS, CostLimitError, Limits, admit, allowed_steps, limits_json
 from .parse import canonical_json, parse_spec, type_names, validate_spec
@@ -26,6 +26,7 @@ __all__ = [
     "admit",
     "allowed_steps",
     "build_schedule",
+    "built_cost",
     "canonical_json",
     "limits_json",
     "parse_spec",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import SpecError
+from .errors import MissingBaseLR, SpecError
 from .node import Context, Floats, LrFn, Node, RoutedHook, Steps, at_step, scaled
 from .schedule import Schedule
 from .specs.base import SpecModel
@@ -166,9 +166,7 @@ def _group_count(spec: SpecModel, base_lrs: Sequence[float] | None) -> int:
     if isinstance(spec.base_lr, list):
         return len(spec.base_lr)
     if spec.base_lr is None and spec.needs_base():
-        raise SpecError(
-            "base_lr missing: give it in the spec or attach an optimizer first", "base_lr"
-        )
+        raise MissingBaseLR("base_lr")
     return spec.group_hint() or 1
 
 

@@ -10,7 +10,8 @@ limits.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .errors import join_loc
@@ -72,7 +73,8 @@ class SpecCost:
     elementwise_ops: int  # of which call the C library per element
     call_us: float  # per evaluation call, whatever the number of steps
     value_us: float  # per step and group
-    prefix_us: float  # one-off work the first evaluation may pay (running products)
+    prefix_us: float  # one-off work the first evaluation may pay (compiling, running products)
+    walk_us: float = 0.0  # of which running products: still payable once the spec is built
 
     def request_us(self, steps: int, groups: int, *, fresh: bool = False) -> float:
         """Estimated CPU µs to evaluate ``steps`` steps of ``groups`` groups in one call
@@ -82,6 +84,31 @@ class SpecCost:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def built_cost(costs: Sequence[SpecCost]) -> SpecCost:
+    """The cost of a built schedule of segments (a run's revisions), for ``fresh=True``.
+
+    Each step goes to one segment, so a value costs the dearest segment's; one call may
+    touch every segment. Expressions are compiled at build, so the one-off work left
+    (``prefix_us``) is the running products' walk.
+    """
+    if not costs:
+        raise ValueError("a schedule has at least one segment")
+    dearest = max(costs, key=lambda found: found.value_us)
+    walk = sum(found.walk_us for found in costs)
+    return replace(
+        dearest,
+        nodes=sum(found.nodes for found in costs),
+        max_children=max(found.max_children for found in costs),
+        depth=max(found.depth for found in costs),
+        expression_chars=max(found.expression_chars for found in costs),
+        expression_ops=max(found.expression_ops for found in costs),
+        elementwise_ops=max(found.elementwise_ops for found in costs),
+        call_us=sum(found.call_us for found in costs),
+        prefix_us=walk,
+        walk_us=walk,
+    )
 
 
 @dataclass(frozen=True)
@@ -153,6 +180,7 @@ def spec_cost(spec: SpecModel) -> SpecCost:
         call_us=EVALUATE_CALL_US + call_us,
         value_us=(EVALUATE_VALUE_NS + value_ns) / 1000.0,
         prefix_us=walk.prefix_us,
+        walk_us=walk.walk_us,
     )
 
 
@@ -163,7 +191,7 @@ class _Walk:
         self.nodes = self.max_children = self.depth = 0
         self.chars = self.ops = self.elementwise = 0
         self.widest = ""
-        self.prefix_us = 0.0
+        self.prefix_us = self.walk_us = 0.0
 
     def visit(self, spec: SpecModel, loc: str, depth: int) -> tuple[float, float]:
         """The subtree's (µs per call, ns per value)."""
@@ -181,7 +209,9 @@ class _Walk:
                 call_us += found.call_us
                 value_ns += found.value_ns
                 self.prefix_us += found.total_chars * COMPILE_US_PER_CHAR
-        self.prefix_us += running_product_us(spec)
+        walk_us = running_product_us(spec)
+        self.prefix_us += walk_us
+        self.walk_us += walk_us
         kids = spec.children()
         if len(kids) > self.max_children:
             self.max_children = len(kids)

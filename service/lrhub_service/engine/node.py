@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from .errors import SpecError, join_loc
+from .errors import MissingBaseLR, SpecError, join_loc
 from .state import MetricState
 
 Steps = npt.NDArray[np.int64]
@@ -171,12 +171,9 @@ class Context:
         return replace(self, base_lrs=self.per_group("base_lr", base_lr))
 
     def require_bases(self) -> tuple[float, ...]:
-        """The base lrs, or SpecError when neither the spec nor the optimizer gave them."""
+        """The base lrs, or MissingBaseLR when neither the spec nor the optimizer gave them."""
         if self.base_lrs is None:
-            raise SpecError(
-                "base_lr missing: give it in the spec or attach an optimizer first",
-                self.loc("base_lr"),
-            )
+            raise MissingBaseLR(self.loc("base_lr"))
         return self.base_lrs
 
 

@@ -84,14 +84,6 @@ class MetricState:
         """The record of node ``key``, or None before its first report."""
         return self.nodes.get(key)
 
-    def with_node(self, key: str, record: Any) -> MetricState:
-        """A copy with node ``key``'s record replaced."""
-        nodes = dict(self.nodes)
-        nodes[key] = freeze(record)
-        return MetricState._trusted(
-            MappingProxyType(nodes), self.stopped, self.diverged, self.reports
-        )
-
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (for storage and caches); ``from_json`` reverses it."""
         return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lrhub_service.usecases import events, unit_of_work
-from lrhub_service.usecases.compute import run_cost, spec_weight
+from lrhub_service.usecases.compute import UNKNOWN_US, request_us
 from lrhub_service.usecases.errors import Conflict, Invalid
 from lrhub_service.usecases.hub import Hub
 from lrhub_service.usecases.idempotency import IdemKey
@@ -36,7 +36,7 @@ async def attach(
         changes: dict[str, Any] = {}
         if row.base_lrs is None:
             shape = await work.hub.evaluator.run(
-                spec_weight([row.schedule]).nodes,
+                UNKNOWN_US,
                 "base_lrs",
                 describe,
                 row.schedule,
@@ -89,7 +89,7 @@ async def attach(
             "run": run_json(fresh),
             "start_step": start,
             "values": await work.hub.evaluator.run(
-                run_cost(compiled, start, 1), "step", value_json, compiled, start
+                request_us(compiled, 1), "step", value_json, compiled, start
             ),
             "clean_exit": fresh.clean_exit,
         }

@@ -15,7 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from lrhub_service.engine import MetricState, Report, Schedule, Segment, build_schedule, parse_spec
+from lrhub_service.engine import (
+    MetricState,
+    Report,
+    Schedule,
+    Segment,
+    SpecCost,
+    build_schedule,
+    built_cost,
+    validate_spec,
+)
 
 EVALUATION_ERRORS = (ValueError, ArithmeticError)  # SpecError and ExpressionError included
 CACHE_SIZE = 1024
@@ -78,6 +87,7 @@ class FoldedState:
     last: MetricState | None = None
     last_key: tuple[int, int, int] = (-1, -1, -1)
     max_report_step: int = 0
+    groups: int = 0  # report groups folded in
 
     def at(self, step: int) -> MetricState:
         """A state with the values of the reports with effective step <= ``step``."""
@@ -118,15 +128,9 @@ class FoldedState:
             key = max(key, group.key)
             highest = max(highest, group.step)
             state = new
-        return FoldedState(self.initial, log, len(log.changes), state, key, highest), decisions
-
-
-@dataclass(frozen=True)
-class Weight:
-    """What one value of a schedule costs (nodes), and whether that grows with the step."""
-
-    nodes: int = 1
-    running_product: bool = False
+        count = self.groups + len(decisions)
+        new = FoldedState(self.initial, log, len(log.changes), state, key, highest, count)
+        return new, decisions
 
 
 @dataclass
@@ -139,7 +143,8 @@ class CompiledRun:
     schedule: Schedule
     folded: FoldedState
     report_interval: int
-    weight: Weight = field(default_factory=Weight)  # for the request cost estimate
+    cost: SpecCost  # the engine's estimate for the built schedule (engine.built_cost)
+    replayed: int = 0  # report groups folded to load it (not restored from a fold snapshot)
     windows: OrderedDict[tuple[int, int, int | None], bytes] = field(
         default_factory=OrderedDict, repr=False
     )
@@ -201,23 +206,28 @@ def build(
     base_lrs: Sequence[float] | None,
     base_momentums: Sequence[float] | None,
     steps_per_epoch: int | None,
-) -> Schedule:
-    """Compile stored revisions into an engine schedule (SpecError when impossible)."""
-    engine_segments = [
-        Segment(
-            start=seg.start,
-            spec=parse_spec(dict(seg.schedule)),
-            clock_offset=seg.clock_offset,
-            scale=list(seg.scale) if seg.scale is not None else None,
+) -> tuple[Schedule, SpecCost]:
+    """Compile stored revisions into an engine schedule and its cost (SpecError when
+    impossible); the cost is computed here, once per compile."""
+    engine_segments, costs = [], []
+    for seg in segments:
+        spec, found = validate_spec(dict(seg.schedule))
+        costs.append(found)
+        engine_segments.append(
+            Segment(
+                start=seg.start,
+                spec=spec,
+                clock_offset=seg.clock_offset,
+                scale=list(seg.scale) if seg.scale is not None else None,
+            )
         )
-        for seg in segments
-    ]
-    return build_schedule(
+    schedule = build_schedule(
         segments=engine_segments,
         base_lrs=list(base_lrs) if base_lrs is not None else None,
         base_momentums=list(base_momentums) if base_momentums is not None else None,
         steps_per_epoch=steps_per_epoch,
     )
+    return schedule, built_cost(costs)
 
 
 def metric_value(value: float | None, special: str | None) -> float:
@@ -227,24 +237,18 @@ def metric_value(value: float | None, special: str | None) -> float:
     return float(value) if value is not None else math.nan
 
 
-def fold_groups(
-    schedule: Schedule, folded: FoldedState, groups: Iterable[FoldGroup]
-) -> FoldedState:
-    """``folded`` with report groups (in order) folded in; the decisions are dropped."""
-    return folded.extended(schedule, groups)[0]
-
-
 def refold(
     schedule: Schedule,
     folded: FoldedState,
     group: FoldGroup,
     history: Sequence[FoldGroup] | None = None,
+    base: FoldedState | None = None,
 ) -> tuple[FoldedState, dict[str, Any] | None]:
     """A new folded state with ``group`` added, and the group's decision.
 
     A group that sorts last is folded into ``folded``: O(1) amortised. One that sorts
-    earlier (a late report) needs ``history``, the groups already folded, and refolds
-    them all in order: O(n).
+    earlier (a late report) needs ``history``, the groups already folded after ``base``
+    (a fold snapshot; by default the initial state), and refolds those in order.
     """
     if group.key >= folded.last_key:
         new, decisions = folded.extended(schedule, [group])
@@ -253,7 +257,8 @@ def refold(
         raise ValueError(f"report {group.key} sorts before {folded.last_key}: needs history")
     groups = sorted([*history, group], key=lambda g: g.key)
     position = next(i for i, g in enumerate(groups) if g is group)
-    new, decisions = FoldedState(initial=folded.initial).extended(schedule, groups)
+    start = base if base is not None else FoldedState(initial=folded.initial)
+    new, decisions = start.extended(schedule, groups)
     return new, decisions[position]
 
 

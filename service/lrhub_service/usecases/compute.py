@@ -1,31 +1,41 @@
 """Bounded evaluation: engine work runs on the event loop only when it is cheap.
 
-Every evaluation a request asks for has an estimated cost (:func:`request_cost`). Over the
-budget it is refused with a 422 naming the field and the limit; under ``inline_cost`` it
-runs inline (a one-step read stays as fast as a dictionary lookup); anything else goes to
-one worker thread behind a small admission queue. A full queue, or a wait in it longer
-than ``wait_s``, sheds the request with a 503 and ``Retry-After``; a job still running
-after ``run_s`` is stopped in its thread (see :mod:`lrhub_service.usecases.stoppable`) and
-refused as too costly. So no request holds the loop, and none waits more than
-``wait_s + run_s`` for its answer.
+Every evaluation has a cost estimated by the engine's model (``engine.cost``: CPU µs from
+the spec's :class:`~lrhub_service.engine.SpecCost`, which a compiled run carries). A run's
+window, advance or report window is capped to the steps that fit the engine's CPU budget
+(:func:`affordable_steps`); a preview over it is refused with a 422 naming the field and the
+limit (:func:`admit_preview`). Work estimated under ``inline_us`` runs inline (a one-step
+read stays as fast as a dictionary lookup); anything else goes to one worker thread behind
+a small admission queue. A full queue, or a wait in it longer than ``wait_s``, sheds the
+request with a 503 and ``Retry-After``; a job still running after ``run_s`` is stopped in
+its thread (see :mod:`lrhub_service.usecases.stoppable`) and refused as too costly. So no
+request holds the loop, and none waits more than ``wait_s + run_s`` for its answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from lrhub_service.engine import (
+    LIMITS,
+    CostLimitError,
+    SpecCost,
+    admit,
+    allowed_steps,
+    limits_json,
+)
 from lrhub_service.settings import Settings
-from lrhub_service.usecases.compiled import CompiledRun, Weight
+from lrhub_service.usecases.compiled import CompiledRun
 from lrhub_service.usecases.errors import Invalid, Unavailable
 from lrhub_service.usecases.stoppable import Job, StoppableWorkers
 
 T = TypeVar("T")
-RUNNING_PRODUCTS = {"MultiplicativeLR"}
-RUNNING_PRODUCT_SPAN = 1_000_000  # the engine holds a running product from this step on
+INLINE_SHARE = 0.02  # work under 2% of the CPU budget (1 ms) runs on the event loop
+UNKNOWN_US = LIMITS.budget_us  # work whose cost is known only once a spec is parsed
 
 
 class RequestRefused(Exception):
@@ -37,8 +47,14 @@ class RequestRefused(Exception):
 class LimitExceeded(RequestRefused, Invalid):
     """A request over a published limit (422 naming the field and the limit)."""
 
-    def __init__(self, field: str, message: str, reason: str = "limit") -> None:
-        super().__init__(message, loc=field)
+    def __init__(
+        self,
+        field: str,
+        message: str,
+        reason: str = "limit",
+        errors: list[dict[str, str]] | None = None,
+    ) -> None:
+        super().__init__(message, loc=field, errors=errors)
         self.reason = reason
 
 
@@ -51,49 +67,15 @@ class Overloaded(RequestRefused, Unavailable):
         self.headers = {"Retry-After": "1"}
 
 
-def spec_weight(specs: Iterable[Any]) -> Weight:
-    """The weight of one or more (raw or canonical) spec JSON objects: nodes and expressions.
-
-    A dictionary counts one; a string counts one per 4 characters (expressions dominate);
-    a step-dependent running product makes a value's cost grow with its step.
-    """
-    nodes, running, stack = 0, False, list(specs)
-    while stack:
-        item = stack.pop()
-        if isinstance(item, Mapping):
-            nodes += 1
-            if item.get("type") in RUNNING_PRODUCTS:
-                running = True
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            nodes += 1 + len(item) // 4
-    return Weight(max(nodes, 1), running)
-
-
-def request_cost(weight: Weight, first_step: int, steps: int, groups: int) -> int:
-    """Estimated work of ``steps`` values from ``first_step`` over ``groups`` groups.
-
-    The one cost estimate of the service: ``steps x groups x nodes`` (plus the walk of a
-    running product up to its last step). The engine's cost model replaces this body.
-    """
-    span = steps
-    if weight.running_product:
-        span = max(steps, min(first_step + steps, RUNNING_PRODUCT_SPAN))
-    return span * max(groups, 1) * weight.nodes
-
-
 @dataclass(frozen=True)
 class Limits:
-    """The published limits of one server (``GET /v1/limits``)."""
+    """The service's caps and evaluator settings; the spec and cost limits are the engine's."""
 
     window_max: int
     advance_max: int
     preview_max_steps: int
     preview_max_values: int
-    max_cost: int
-    inline_cost: int
+    inline_us: float
     eval_queue: int
     eval_wait_s: float
     eval_timeout_s: float
@@ -105,15 +87,15 @@ class Limits:
             advance_max=settings.advance_max,
             preview_max_steps=settings.preview_max_steps,
             preview_max_values=settings.preview_max_values,
-            max_cost=settings.eval_max_cost,
-            inline_cost=settings.eval_inline_cost,
+            inline_us=INLINE_SHARE * LIMITS.budget_us,
             eval_queue=settings.eval_queue,
             eval_wait_s=settings.eval_wait_s,
             eval_timeout_s=settings.eval_timeout_s,
         )
 
     def as_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """``GET /v1/limits``: the engine's limits (``engine.limits_json``) and these caps."""
+        return {**limits_json(), **self.__dict__}
 
 
 class Evaluator:
@@ -128,19 +110,10 @@ class Evaluator:
     def close(self) -> None:
         self._workers.close()
 
-    def admit(self, cost: int, field: str) -> None:
-        """Refuse (422) a request whose estimated cost is over the budget."""
-        if cost > self.limits.max_cost:
-            raise LimitExceeded(
-                field,
-                f"the request would cost about {cost:,} node evaluations; the limit is "
-                f"{self.limits.max_cost:,} (see GET /v1/limits): ask for fewer steps or groups",
-            )
-
-    async def run(self, cost: int, field: str, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` within the limits; ``field`` is the input a refusal names."""
-        self.admit(cost, field)
-        if cost <= self.limits.inline_cost:
+    async def run(self, cost_us: float, field: str, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)``, estimated at ``cost_us`` of CPU: inline when cheap, else on the
+        worker; ``field`` is the input a refusal (time limit) names."""
+        if cost_us <= self.limits.inline_us:
             return fn(*args)
         if self._admitted >= self._capacity:
             raise Overloaded("queue_full")
@@ -187,14 +160,24 @@ class Evaluator:
         return error
 
 
-def affordable_steps(evaluator: Evaluator, compiled: CompiledRun, first: int, wanted: int) -> int:
-    """``wanted`` capped so that the values from ``first`` fit the cost budget (at least 1)."""
-    per_step = run_cost(compiled, first, 1)
-    if compiled.weight.running_product:
-        return wanted  # the walk to ``first`` dominates: admit() judges the whole request
-    return max(1, min(wanted, evaluator.limits.max_cost // max(per_step, 1)))
+def affordable_steps(compiled: CompiledRun, wanted: int) -> int:
+    """``wanted`` capped to the steps of ``compiled`` that fit the engine's CPU budget.
+
+    At least 1: the engine admitted the run's specs, so one value always fits (a running
+    product's walk, the only one-off work left, is within the budget on its own).
+    """
+    allowed = allowed_steps(compiled.cost, compiled.schedule.num_groups, fresh=True)
+    return max(1, min(wanted, allowed))
 
 
-def run_cost(compiled: CompiledRun, first_step: int, steps: int) -> int:
-    """The estimated cost of ``steps`` values of a compiled run from ``first_step``."""
-    return request_cost(compiled.weight, first_step, steps, compiled.schedule.num_groups)
+def request_us(compiled: CompiledRun, steps: int) -> float:
+    """The engine's estimate of CPU µs for ``steps`` values of a compiled run."""
+    return compiled.cost.request_us(steps, compiled.schedule.num_groups, fresh=True)
+
+
+def admit_preview(found: SpecCost, steps: int, groups: int) -> None:
+    """Refuse (422 naming ``steps`` and the limit) a preview over the engine's CPU budget."""
+    try:
+        admit(found, steps, groups, "steps", fresh=True)
+    except CostLimitError as exc:
+        raise LimitExceeded("steps", f"{exc.errors[0]['msg']}; see GET /v1/limits") from exc

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 from lrhub_service.db import statements
 from lrhub_service.db.engine import Database
@@ -13,17 +12,15 @@ from lrhub_service.db.records import RunRecords
 from lrhub_service.db.run_store import FastRuns, RunRows
 from lrhub_service.engine import SpecError
 from lrhub_service.settings import Settings
+from lrhub_service.usecases import replay
 from lrhub_service.usecases.compiled import (
     CompiledRun,
     FoldedState,
-    FoldGroup,
     RunCache,
     SegmentRecord,
     build,
-    fold_groups,
-    group_reports,
 )
-from lrhub_service.usecases.compute import Evaluator, Limits, spec_weight
+from lrhub_service.usecases.compute import UNKNOWN_US, Evaluator, Limits
 from lrhub_service.usecases.errors import Conflict, run_not_found
 from lrhub_service.usecases.idempotency import Pruner
 
@@ -65,7 +62,7 @@ class Hub:
         hit = self.cache.get(run_id, revision, state_version)
         if hit is not None:
             return hit
-        return await load_compiled(rows, records, run_id, self.evaluator)
+        return await load_compiled(rows, records, run_id, self.evaluator, write=True)
 
     async def compiled_fresh(self, run_id: int, revision: int, state_version: int) -> CompiledRun:
         """The compiled run for these versions, read on a connection of its own (cached)."""
@@ -93,25 +90,6 @@ def active_segments(segments: list[SegmentRecord]) -> list[SegmentRecord]:
     return active
 
 
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """No garbage collection inside: for bulk work that makes many acyclic objects."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-async def stored_groups(records: RunRecords, run_id: int) -> list[FoldGroup]:
-    """A run's counted reports as fold groups, in fold order."""
-    rows = await records.counted_reports(run_id)
-    with gc_paused():
-        return group_reports(rows)
-
-
 async def segments_of(records: RunRecords, run_id: int) -> list[SegmentRecord]:
     """A run's stored revisions as engine segments, oldest first."""
     return [
@@ -121,30 +99,38 @@ async def segments_of(records: RunRecords, run_id: int) -> list[SegmentRecord]:
 
 
 async def load_compiled(
-    rows: RunRows, records: RunRecords, run_id: int, evaluator: Evaluator | None = None
+    rows: RunRows,
+    records: RunRecords,
+    run_id: int,
+    evaluator: Evaluator | None = None,
+    *,
+    write: bool = False,
 ) -> CompiledRun:
-    """Read a run's revisions and counted reports and compile them (409 without bases)."""
+    """Read a run's revisions and counted reports and compile them (409 without bases).
+
+    The reports are replayed from the latest fold snapshot (``usecases.replay``); ``write``
+    (inside a unit of work) stores new snapshots along the way.
+    """
     row = await rows.get(run_id)
     if row is None:
         raise run_not_found(run_id)
     segments = active_segments(await segments_of(records, run_id))
     options = row.options or {}
-    weight = spec_weight(segment.schedule for segment in segments)
     try:
         args = (segments, row.base_lrs, row.base_momentums, options.get("steps_per_epoch"))
         if evaluator is None:
-            schedule = build(*args)
-        else:  # compiling costs about what one value costs: off the loop when it is big
-            schedule = await evaluator.run(weight.nodes, "schedule", build, *args)
+            schedule, cost = build(*args)
+        else:  # parsing and compiling: its cost is known once parsed, so off the loop
+            schedule, cost = await evaluator.run(UNKNOWN_US, "schedule", build, *args)
     except SpecError as exc:
         raise Conflict(
             f"run {run_id} cannot be evaluated yet: {exc.detail}", loc="base_lrs"
         ) from exc
-    folded = FoldedState(initial=schedule.initial_state())
+    folded, replayed = FoldedState(initial=schedule.initial_state()), 0
     if schedule.metric_driven:
-        groups = await stored_groups(records, run_id)
-        with gc_paused():  # the fold makes many small acyclic objects: no cycles
-            folded = fold_groups(schedule, folded, groups)
+        folded, replayed = await replay.replay(
+            records, run_id, row.revision, schedule, evaluator, write=write
+        )
     return CompiledRun(
         run_id=run_id,
         revision=row.revision,
@@ -152,5 +138,6 @@ async def load_compiled(
         schedule=schedule,
         folded=folded,
         report_interval=int(options.get("report_interval") or 1),
-        weight=weight,
+        cost=cost,
+        replayed=replayed,
     )

@@ -11,11 +11,17 @@ import math
 from typing import Any
 
 from lrhub_service.db.models import utcnow
-from lrhub_service.usecases import events, unit_of_work
-from lrhub_service.usecases.compiled import CompiledRun, FoldGroup, metric_value, refold
-from lrhub_service.usecases.compute import affordable_steps, run_cost
+from lrhub_service.usecases import events, replay, unit_of_work
+from lrhub_service.usecases.compiled import (
+    CompiledRun,
+    FoldedState,
+    FoldGroup,
+    metric_value,
+    refold,
+)
+from lrhub_service.usecases.compute import UNKNOWN_US, affordable_steps, request_us
 from lrhub_service.usecases.errors import Conflict, Invalid
-from lrhub_service.usecases.hub import Hub, load_compiled, stored_groups
+from lrhub_service.usecases.hub import Hub, load_compiled
 from lrhub_service.usecases.idempotency import IdemKey
 from lrhub_service.usecases.report_list import json_metric, split_value
 from lrhub_service.usecases.run_json import run_json
@@ -80,9 +86,9 @@ async def _report(
     horizon = run.horizon
     hub = work.hub
     count = window_count(compiled, effective, window or hub.settings.window_max, horizon)
-    span = affordable_steps(hub.evaluator, compiled, effective, min(count, hub.settings.window_max))
+    span = affordable_steps(compiled, min(count, hub.settings.window_max))
     body = await hub.evaluator.run(
-        run_cost(compiled, effective, span),
+        request_us(compiled, span),
         "window",
         window_json,
         compiled,
@@ -102,7 +108,7 @@ async def _report(
         "stop": state.stopped,
         "diverged": diverged,
         "values": await hub.evaluator.run(
-            run_cost(compiled, effective, 1), "step", value_json, compiled, effective
+            request_us(compiled, 1), "step", value_json, compiled, effective
         ),
         "window": body,
     }
@@ -120,13 +126,15 @@ async def _accept(
     run = work.run
     version = await work.new_state_version()
     decision: dict[str, Any] | None = None
-    folded = compiled.folded
+    folded, replayed = compiled.folded, 0
     if compiled.schedule.metric_driven:
         group = FoldGroup(effective, step, version, dict(metrics))
-        history = None
-        if group.key < folded.last_key:  # a late report: refold from the stored ones
-            history = await stored_groups(work.records, run.id)
-        folded, decision = refold(compiled.schedule, folded, group, history)
+        if group.key < folded.last_key:  # a late report: refold after a snapshot before it
+            folded, decision, replayed = await _late(work, compiled, group)
+        else:
+            folded, decision = refold(compiled.schedule, folded, group)
+            if replay.due(folded):
+                await replay.store(work.records, run.id, run.revision, folded)
     now = utcnow()
     rows = []
     for name, value in metrics.items():
@@ -176,8 +184,29 @@ async def _accept(
         schedule=compiled.schedule,
         folded=folded,
         report_interval=compiled.report_interval,
+        cost=compiled.cost,
+        replayed=replayed,
     )
     return updated, decision
+
+
+async def _late(
+    work: RunWork, compiled: CompiledRun, group: FoldGroup
+) -> tuple[FoldedState, dict[str, Any] | None, int]:
+    """Fold a report that sorts before others: from the latest snapshot before it, then it
+    and the groups after it, all on the evaluator. Also says how many stored groups it
+    folded: those after the snapshot, not every stored one."""
+    run_id, records, schedule = work.run.id, work.records, compiled.schedule
+    await replay.drop_after(records, run_id, group.key)
+    evaluator = work.hub.evaluator
+    base, before = await replay.replay(
+        records, run_id, work.run.revision, schedule, evaluator, before=group.key
+    )
+    later, after = await replay.replay_groups(records, run_id, group.key, None)
+    folded, decision = await evaluator.run(
+        UNKNOWN_US, "step", refold, schedule, compiled.folded, group, later, base
+    )
+    return folded, decision, before + after
 
 
 async def resume(
@@ -196,7 +225,9 @@ async def resume(
         await work.new_state_version()
         compiled: CompiledRun | None
         try:
-            compiled = await load_compiled(work.rows, work.records, run_id)
+            compiled = await load_compiled(
+                work.rows, work.records, run_id, work.hub.evaluator, write=True
+            )
         except Conflict:  # not attached yet: nothing to refold
             compiled = None
         if compiled is not None:

@@ -13,7 +13,7 @@ from typing import Any
 from lrhub_service.engine import Schedule, SpecError
 from lrhub_service.usecases import events, unit_of_work
 from lrhub_service.usecases.compiled import CompiledRun, SegmentRecord, build
-from lrhub_service.usecases.compute import run_cost, spec_weight
+from lrhub_service.usecases.compute import UNKNOWN_US, request_us
 from lrhub_service.usecases.errors import Conflict, Invalid, PreconditionFailed, run_not_found
 from lrhub_service.usecases.hub import Hub, active_segments, load_compiled, segments_of
 from lrhub_service.usecases.idempotency import IdemKey
@@ -53,9 +53,7 @@ async def revise(
     idem: IdemKey | None = None,
 ) -> dict[str, Any]:
     """Add a revision; 412 when ``expected_revision`` is stale (a keyed retry replays)."""
-    canonical = await hub.evaluator.run(
-        spec_weight([schedule]).nodes, "schedule", parse_schedule, schedule
-    )
+    canonical = await hub.evaluator.run(UNKNOWN_US, "schedule", parse_schedule, schedule)
 
     async def act(work: RunWork) -> tuple[int, dict[str, Any]]:
         run = work.run
@@ -83,9 +81,9 @@ async def revise(
         spe = (run.options or {}).get("steps_per_epoch")
         try:
             active = active_segments([*segments, new])
-            cost = spec_weight(segment.schedule for segment in active).nodes
-            trial: Schedule | None = await hub.evaluator.run(
-                cost, "schedule", build, active, run.base_lrs, run.base_momentums, spe
+            trial: Schedule | None
+            trial, _ = await hub.evaluator.run(
+                UNKNOWN_US, "schedule", build, active, run.base_lrs, run.base_momentums, spe
             )
         except SpecError as exc:
             if compiled is not None or not needs_base_lr(exc):
@@ -93,7 +91,7 @@ async def revise(
             trial = None
         scale = None
         if continue_value and compiled is not None and trial is not None and effective > 0:
-            cost = run_cost(compiled, effective, 2)  # the old and the new value
+            cost = request_us(compiled, 2)  # the old and the new value
             scale = await hub.evaluator.run(
                 cost, "from_step", _continue_scale, compiled, trial, effective
             )

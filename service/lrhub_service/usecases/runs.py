@@ -12,7 +12,7 @@ from lrhub_service.engine import Schedule, SpecError, canonical_json, parse_spec
 from lrhub_service.engine.errors import MissingBaseLR
 from lrhub_service.usecases import events, unit_of_work
 from lrhub_service.usecases.compiled import SegmentRecord, build
-from lrhub_service.usecases.compute import spec_weight
+from lrhub_service.usecases.compute import UNKNOWN_US
 from lrhub_service.usecases.errors import Conflict, Invalid, NotFound, run_not_found
 from lrhub_service.usecases.hub import Hub
 from lrhub_service.usecases.idempotency import IdemKey
@@ -40,7 +40,7 @@ def describe(
     """Compile a lone spec to learn its shape; None when it needs the optimizer's bases."""
     segment = SegmentRecord(revision=1, start=0, schedule=schedule, clock_offset=0, scale=None)
     try:
-        return build([segment], base_lrs, base_momentums, steps_per_epoch)
+        return build([segment], base_lrs, base_momentums, steps_per_epoch)[0]
     except SpecError as exc:
         if base_lrs is None and needs_base_lr(exc):
             return None
@@ -48,12 +48,9 @@ def describe(
 
 
 def needs_base_lr(exc: SpecError) -> bool:
-    """Whether a build failed only for want of the optimizer's base values.
-
-    The one place that asks: a ``MissingBaseLR`` says so by its type; the engine's builders
-    that still raise a plain SpecError say so by the field (every error at a ``base_lr``).
-    """
-    return isinstance(exc, MissingBaseLR) or all(e["loc"].endswith("base_lr") for e in exc.errors)
+    """Whether a build failed only for want of the optimizer's base values (the engine says
+    so by the type ``MissingBaseLR``; this is the one place that asks)."""
+    return isinstance(exc, MissingBaseLR)
 
 
 def _validate(schedule: Any, options: dict[str, Any]) -> tuple[dict[str, Any], Schedule | None]:
@@ -71,9 +68,7 @@ async def create_run(
     idem: IdemKey | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Get-or-create by name; returns (run, created). 409 when the stored spec differs."""
-    canonical, shape = await hub.evaluator.run(
-        spec_weight([schedule]).nodes, "schedule", _validate, schedule, options
-    )
+    canonical, shape = await hub.evaluator.run(UNKNOWN_US, "schedule", _validate, schedule, options)
 
     async def act(work: RunWork) -> tuple[int, dict[str, Any]]:
         existing = await work.rows.by_name(name, lock=True)

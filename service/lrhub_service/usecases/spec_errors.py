@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from lrhub_service.engine import SpecError
+from lrhub_service.engine import CostLimitError, SpecError
+from lrhub_service.usecases.compute import LimitExceeded
 from lrhub_service.usecases.errors import Invalid
 
 
@@ -20,8 +21,12 @@ def request_loc(prefix: str, loc: str, *, built: bool = False) -> str:
 
 
 def invalid_spec(exc: SpecError, prefix: str = "schedule", *, built: bool = False) -> Invalid:
-    """The 422 for a refused spec (or a failed build), each location prefixed with ``prefix``."""
+    """The 422 for a refused spec (or a failed build), each location prefixed with ``prefix``;
+    one over a cost limit is a ``LimitExceeded`` (counted in /metrics as refused)."""
     errors = [
         {"loc": request_loc(prefix, e["loc"], built=built), "msg": e["msg"]} for e in exc.errors
     ]
-    return Invalid("; ".join(f"{e['loc']}: {e['msg']}" for e in errors), errors=errors)
+    detail = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors)
+    if isinstance(exc, CostLimitError):  # over a limit of the CPU budget: counted as refused
+        return LimitExceeded(errors[0]["loc"], detail, errors=errors)
+    return Invalid(detail, errors=errors)

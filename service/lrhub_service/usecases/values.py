@@ -9,7 +9,7 @@ import orjson
 from lrhub_service.db.run_store import Freshness, Refused, Stored
 from lrhub_service.usecases import unit_of_work
 from lrhub_service.usecases.compiled import EVALUATION_ERRORS, CompiledRun
-from lrhub_service.usecases.compute import affordable_steps, run_cost
+from lrhub_service.usecases.compute import affordable_steps, request_us
 from lrhub_service.usecases.errors import Unavailable, Unevaluable, run_not_found
 from lrhub_service.usecases.hub import Hub
 from lrhub_service.usecases.idempotency import IdemKey, mismatch
@@ -84,9 +84,7 @@ async def read_value(hub: Hub, run_id: int, step: int) -> dict[str, Any]:
     row = await _freshness(hub, run_id)
     compiled = await hub.compiled_fresh(run_id, row.revision, row.state_version)
     try:
-        return await hub.evaluator.run(
-            run_cost(compiled, step, 1), "step", value_json, compiled, step
-        )
+        return await hub.evaluator.run(request_us(compiled, 1), "step", value_json, compiled, step)
     except EVALUATION_ERRORS as exc:
         raise Unevaluable(run_id, step, str(exc)) from exc
 
@@ -138,10 +136,10 @@ async def read_window(
         row = await _freshness(hub, run_id)
         compiled = await hub.compiled_fresh(run_id, row.revision, row.state_version)
         span = window_count(compiled, start, count, row.horizon)
-        span = affordable_steps(hub.evaluator, compiled, start, span)
+        span = affordable_steps(compiled, span)
         payload = compiled.windows.get(_window_key(compiled, start, span, row.horizon))
         if payload is None:  # not rendered yet (ranks ask for the same windows): evaluate
-            cost = run_cost(compiled, start, span)
+            cost = request_us(compiled, span)
             payload = await hub.evaluator.run(
                 cost, "count", window_payload, compiled, start, span, row.horizon
             )
@@ -167,7 +165,7 @@ async def advance(hub: Hub, run_id: int, count: int, idem: IdemKey | None = None
     taken = min(count, hub.settings.advance_max)
     known = hub.cache.peek(run_id)
     if known is not None:  # within the request budget for what the run costs to evaluate
-        taken = affordable_steps(hub.evaluator, known, 0, taken)
+        taken = affordable_steps(known, taken)
     outcome = await unit_of_work.take_steps(hub, run_id, taken, idem)
     if isinstance(outcome, Refused):
         raise Unevaluable(run_id, outcome.step, outcome.reason)
@@ -182,7 +180,7 @@ async def advance(hub: Hub, run_id: int, count: int, idem: IdemKey | None = None
     else:
         start = outcome.first_step
         compiled = await hub.compiled_fresh(run_id, outcome.revision, outcome.state_version)
-    cost = run_cost(compiled, start, taken)
+    cost = request_us(compiled, taken)
     try:
         if count == 1:
             return await hub.evaluator.run(cost, "count", value_json, compiled, start)

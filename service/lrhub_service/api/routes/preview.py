@@ -9,8 +9,8 @@ from starlette.responses import Response
 
 from lrhub_service.api.responses import hub_of, json_response
 from lrhub_service.api.schemas import Preview
-from lrhub_service.engine import SpecError
-from lrhub_service.usecases.compute import LimitExceeded, request_cost, spec_weight
+from lrhub_service.engine import SpecError, validate_spec
+from lrhub_service.usecases.compute import UNKNOWN_US, LimitExceeded, admit_preview
 from lrhub_service.usecases.errors import Invalid
 from lrhub_service.usecases.preview import PreviewInputError, evaluate_preview
 from lrhub_service.usecases.spec_errors import invalid_spec
@@ -32,14 +32,19 @@ async def preview(request: Request, body: Preview) -> Response:
             f"steps x groups must be <= {settings.preview_max_values} "
             "(the preview_max_values limit)",
         )
-    cost = request_cost(spec_weight([body.schedule]), 0, body.steps, groups)
-    window = await hub_of(request).evaluator.run(cost, "steps", _evaluate, body, limit)
+    window = await hub_of(request).evaluator.run(
+        UNKNOWN_US, "steps", _evaluate, body, limit, groups
+    )
     return json_response(window)
 
 
-def _evaluate(body: Preview, max_steps: int) -> dict[str, Any]:
-    """The preview ``Window`` (runs on the evaluation worker: parse, build, evaluate)."""
+def _evaluate(body: Preview, max_steps: int, groups: int) -> dict[str, Any]:
+    """The preview ``Window`` (on the evaluation worker: parse, admit by the engine's cost
+    estimate of ``steps x groups`` values with the spec's one-off work, build, evaluate)."""
     try:
+        spec, found = validate_spec(body.schedule)
+        own = getattr(spec, "base_lr", None)  # a spec's own base_lr list sets the groups
+        admit_preview(found, body.steps, max(groups, len(own) if isinstance(own, list) else 1))
         curve = evaluate_preview(
             body.schedule,
             body.steps,

@@ -14,19 +14,7 @@ from .restarts import SGDR
 from .suggestions import SUGGESTION_METHODS, range_test_suggestions, smooth_losses
 from .warmup import Warmup
 
-BEYOND_TYPES = [
-    Warmup,
-    SGDR,
-    WarmupStableDecay,
-    InverseSqrt,
-    LRRangeTest,
-    DivergenceGuard,
-    BatchSizeScaling,
-    PerEpoch,
-]
-
 __all__ = [
-    "BEYOND_TYPES",
     "SGDR",
     "SUGGESTION_METHODS",
     "BatchSizeScaling",
