@@ -1,4 +1,4 @@
-"""Structured JSON logs (with the run id) and Prometheus metrics."""
+"""Logs (one readable line on a terminal, JSON lines otherwise) and Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -24,6 +24,17 @@ LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5
 LAG_INTERVAL_S = 0.025
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# uvicorn adds ``color_message`` (the message with ANSI colour codes): never a field of ours
+NOT_FIELDS = STANDARD | {"color_message"}
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The ``extra`` fields a log call added (run id, status, ...)."""
+    return {
+        key: value
+        for key, value in record.__dict__.items()
+        if key not in NOT_FIELDS and not key.startswith("_")
+    }
 
 
 class JsonFormatter(logging.Formatter):
@@ -36,22 +47,52 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key, value in record.__dict__.items():
-            if key not in STANDARD and not key.startswith("_"):
-                entry[key] = value
+        entry.update(_fields(record))
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
 
 
-def configure_logging(level: str, json_logs: bool = True) -> None:
-    """Route lrhub's and uvicorn's logs to stderr, as JSON unless told otherwise."""
+class TextFormatter(logging.Formatter):
+    """One line for a person: ``18:24:07 INFO  lrhub.app  lrhub ready  database=sqlite``."""
+
+    def __init__(self) -> None:
+        super().__init__(datefmt="%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        name = "uvicorn" if record.name == "uvicorn.error" else record.name
+        line = (
+            f"{self.formatTime(record, self.datefmt)} {record.levelname:<5} "
+            f"{name}  {record.getMessage()}"
+        )
+        fields = "  ".join(
+            f"{key}={value}" for key, value in _fields(record).items() if value is not None
+        )
+        if fields:
+            line = f"{line}  {fields}"
+        if record.exc_info:
+            line = f"{line}\n{self.formatException(record.exc_info)}"
+        return line
+
+
+def wants_json(setting: str, stream: Any = None) -> bool:
+    """``LRHUB_LOG_JSON``: ``true``/``false``, or ``auto`` (JSON unless ``stream`` is a TTY)."""
+    if setting != "auto":
+        return setting == "true"
+    stream = sys.stderr if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return not (callable(isatty) and isatty())
+
+
+def configure_logging(level: str, json_logs: str = "auto") -> None:
+    """Route lrhub's and uvicorn's logs to stderr: text on a terminal, JSON lines otherwise
+    (``json_logs`` is ``LRHUB_LOG_JSON``: ``auto``, ``true`` or ``false``)."""
     handler = logging.StreamHandler(sys.stderr)
-    if json_logs:
+    if wants_json(json_logs):
         formatter: logging.Formatter = JsonFormatter()
-        formatter.converter = __import__("time").gmtime  # type: ignore[attr-defined]
+        formatter.converter = time.gmtime  # type: ignore[method-assign]
     else:
-        formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+        formatter = TextFormatter()
     handler.setFormatter(formatter)
     for name in ("lrhub", "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
