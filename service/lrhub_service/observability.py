@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import logging.config
+import math
 import os
 import sys
 import time
@@ -39,6 +41,8 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message and any ``extra`` fields."""
+
+    converter = time.gmtime  # the time field says Z
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -84,21 +88,53 @@ def wants_json(setting: str, stream: Any = None) -> bool:
     return not (callable(isatty) and isatty())
 
 
+def logging_config(level: str, json_logs: str = "auto") -> dict[str, Any]:
+    """The ``dictConfig`` of a server process: lrhub's and uvicorn's logs to stderr, text on
+    a terminal, JSON lines otherwise (``json_logs`` is ``LRHUB_LOG_JSON``: ``auto``, ``true``
+    or ``false``). uvicorn applies it again in each ``--workers`` process."""
+    formatter = JsonFormatter if wants_json(json_logs) else TextFormatter
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"lrhub": {"()": f"{__name__}.{formatter.__name__}"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "lrhub",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            name: {"handlers": ["stderr"], "level": level.upper(), "propagate": False}
+            for name in ("lrhub", "uvicorn", "uvicorn.error")
+        },
+    }
+
+
 def configure_logging(level: str, json_logs: str = "auto") -> None:
-    """Route lrhub's and uvicorn's logs to stderr: text on a terminal, JSON lines otherwise
-    (``json_logs`` is ``LRHUB_LOG_JSON``: ``auto``, ``true`` or ``false``)."""
-    handler = logging.StreamHandler(sys.stderr)
-    if wants_json(json_logs):
-        formatter: logging.Formatter = JsonFormatter()
-        formatter.converter = time.gmtime  # type: ignore[method-assign]
-    else:
-        formatter = TextFormatter()
-    handler.setFormatter(formatter)
-    for name in ("lrhub", "uvicorn", "uvicorn.error"):
-        logger = logging.getLogger(name)
-        logger.handlers = [handler]
-        logger.setLevel(level.upper())
-        logger.propagate = False
+    """Apply :func:`logging_config` to this process."""
+    logging.config.dictConfig(logging_config(level, json_logs))
+
+
+class OncePerWhile:
+    """Log a recurring event once, then at most once every ``every_s`` seconds with how many
+    times it recurred in between (a database outage answers many requests: one line)."""
+
+    def __init__(self, logger: logging.Logger, every_s: float = 60.0) -> None:
+        self._logger = logger
+        self._every_s = every_s
+        self._last = -math.inf
+        self._since = 0
+
+    def warning(self, message: str, **extra: Any) -> None:
+        now = time.monotonic()
+        if now - self._last < self._every_s:
+            self._since += 1
+            return
+        if self._since:
+            message = f"{message} (and {self._since} more like it since the last such line)"
+        self._logger.warning(message, extra=extra)
+        self._last, self._since = now, 0
 
 
 class Metrics:

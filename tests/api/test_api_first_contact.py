@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -113,3 +114,26 @@ def test_an_unreachable_postgres_server_is_named_without_its_password(
     assert "sekret-password" not in server.log.read_text()
     messages = _log_messages(server.log)
     assert messages == [f"{problem}; /readyz and /v1 answer 503 until then"]
+
+
+def test_an_outage_while_serving_logs_one_line_not_one_per_request(
+    api: Any, database_url: str, caplog: Any
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("dropping a live database is a PostgreSQL scenario")
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    assert api.post("/v1/runs", json=V1_CALLS[1][2]).status_code == 201
+    url = make_url(database_url)
+    admin = url.set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{url.database}" WITH (FORCE)')
+    with caplog.at_level(logging.INFO, logger="lrhub"):
+        statuses = [api.get("/v1/runs/1").status_code for _ in range(10)]
+    assert statuses == [503] * 10
+    ours = [r for r in caplog.records if r.name.startswith("lrhub")]
+    lines = [r.getMessage() for r in ours if r.levelno >= logging.WARNING]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("database unavailable (")
+    assert lines[0].endswith(") on GET /v1/runs/1: answering 503 with Retry-After")

@@ -30,7 +30,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve_once(tmp: Path, *, terminal: bool, log_json: str | None = None) -> list[str]:
+def serve_once(
+    tmp: Path, *, terminal: bool, log_json: str | None = None, workers: int = 1
+) -> list[str]:
     """Start ``lrhub serve`` (stderr a pty when ``terminal``), wait until it answers, stop it
     with Ctrl-C; the lines it wrote to stderr."""
     port = free_port()
@@ -40,6 +42,7 @@ def serve_once(tmp: Path, *, terminal: bool, log_json: str | None = None) -> lis
     if log_json is not None:
         env["LRHUB_LOG_JSON"] = log_json
     argv = [sys.executable, "-m", "lrhub_service.cli", "serve", "--port", str(port)]
+    argv += ["--workers", str(workers)]
     chunks: list[bytes] = []
     if terminal:
         primary, secondary = pty.openpty()
@@ -121,6 +124,12 @@ def test_a_pipe_gets_json_lines_without_colour(tmp_path: Path) -> None:
     }
     running = [e for e in entries if str(e["message"]).startswith("Uvicorn running on")]
     assert running and "\x1b" not in json.dumps(entries)
+
+
+def test_every_worker_process_logs_the_same_way(tmp_path: Path) -> None:
+    entries = _json_lines(serve_once(tmp_path, terminal=False, workers=2))
+    ready = [e for e in entries if e["message"] == "lrhub ready"]
+    assert len(ready) == 2, entries  # one per worker, each a JSON line
 
 
 def test_json_can_be_forced_on_a_terminal(tmp_path: Path) -> None:

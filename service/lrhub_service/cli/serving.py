@@ -9,7 +9,7 @@ import sys
 
 import uvicorn
 
-from lrhub_service.observability import configure_logging
+from lrhub_service.observability import configure_logging, logging_config
 from lrhub_service.settings import Settings
 from lrhub_service.usecases.errors import DatabaseUnavailable
 from lrhub_service.usecases.first_token import ensure_first_token, first_token_notice
@@ -85,7 +85,7 @@ def run_server(settings: Settings, loopback: bool) -> int:
         loop="uvloop",
         http="httptools",
         access_log=False,
-        log_config=None,
+        log_config=logging_config(settings.log_level, settings.log_json),
         log_level=settings.log_level,
         timeout_graceful_shutdown=10,
     )
