@@ -47,9 +47,7 @@ def schema_problem(current: str | None, head: str | None) -> str | None:
             f"the database is not migrated (it is empty; this lrhub needs {head}): "
             "run `lrhub db upgrade`"
         )
-    return (
-        f"the database schema is at {current}, this lrhub needs {head}: run `lrhub db upgrade`"
-    )
+    return f"the database schema is at {current}, this lrhub needs {head}: run `lrhub db upgrade`"
 
 
 def startup_problem(database_url: str, auto_migrate: bool) -> str | None:
