@@ -22,6 +22,7 @@ model_config
 _._same_length
 _._known_level
 _._tokens_parse
+_._json_choice
 _._fill_warnings
 _._default_start
 rank

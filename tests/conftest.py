@@ -13,8 +13,9 @@
   over ``create_app(Settings(database_url=url or the test's database_url, **settings))``,
   lifespan run, server errors returned as 500 responses rather than raised. Using it
   parametrizes the test over both databases. ``api`` is ``api_factory()``.
-- ``live_server(database_url, env=None, workers=1)``: starts a real ``lrhub serve``
-  subprocess on a free loopback port, waits for ``/readyz`` and returns a ``LiveServer``
+- ``live_server(database_url, env=None, workers=1, until="/readyz")``: starts a real
+  ``lrhub serve`` subprocess on a free loopback port, waits until ``until`` answers 200
+  (``/healthz`` for a server whose database is not ready) and returns a ``LiveServer``
   with ``.url``, ``.kill()`` (SIGKILL), ``.stop()``, ``.restart()``; all are stopped at the
   end of the test.
 """
@@ -250,8 +251,11 @@ def free_port() -> int:
 class LiveServer:
     """A ``lrhub serve`` subprocess on loopback."""
 
-    def __init__(self, database_url: str, env: dict[str, str], workers: int, log: Path) -> None:
+    def __init__(
+        self, database_url: str, env: dict[str, str], workers: int, log: Path, until: str
+    ) -> None:
         self.database_url = database_url
+        self.until = until  # the path that must answer 200 before start() returns
         self.env = env
         self.workers = workers
         self.port = free_port()
@@ -276,7 +280,7 @@ class LiveServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"lrhub serve exited: {self.log.read_text()[-2000:]}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
+                if httpx.get(f"{self.url}{self.until}", timeout=1.0).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
@@ -317,9 +321,14 @@ class LiveServer:
 def live_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     servers: list[LiveServer] = []
 
-    def start(database_url: str, env: dict[str, str] | None = None, workers: int = 1) -> LiveServer:
+    def start(
+        database_url: str,
+        env: dict[str, str] | None = None,
+        workers: int = 1,
+        until: str = "/readyz",
+    ) -> LiveServer:
         log = tmp_path / f"server-{len(servers)}.log"
-        server = LiveServer(database_url, env or {}, workers, log)
+        server = LiveServer(database_url, env or {}, workers, log, until)
         servers.append(server)
         return server.start()
 

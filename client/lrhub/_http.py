@@ -1,8 +1,9 @@
 """HTTP layer: one pooled httpx client, explicit timeouts, safe retries.
 
 Retried: connection errors, timeouts, 429 and 502/503/504 (honouring ``Retry-After``),
-with jittered exponential backoff (stamina). Every write carries an ``Idempotency-Key``
-that stays the same across its retries, so the server can recognise a repeat.
+with jittered exponential backoff (stamina), each retry logged at DEBUG only. Every write
+carries an ``Idempotency-Key`` that stays the same across its retries, so the server can
+recognise a repeat.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import stamina
 
+from lrhub import _quiet_retries
 from lrhub.errors import (
     APIConnectionError,
     APIStatusError,
@@ -80,6 +82,7 @@ class HttpSession:
         headers = {"Accept": "application/json", "User-Agent": "lrhub-client"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        _quiet_retries.install()
         self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
         self.backoff_initial = backoff_initial

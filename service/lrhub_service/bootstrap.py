@@ -1,13 +1,14 @@
 """The composition root: builds the database objects and the use cases' ``Hub``.
 
 The api and cli packages get everything that touches the database from here, so neither
-imports the db package: ``open_hub`` opens a server's database handles (migrating SQLite
-first when asked), ``close_hub`` releases them.
+imports the db package: ``open_hub`` builds a server's database handles and the readiness
+check that opens them (migrating SQLite first when asked), ``close_hub`` releases them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 
 from lrhub_service.db import migrate
@@ -15,13 +16,15 @@ from lrhub_service.db.engine import Database
 from lrhub_service.db.run_store import FastRuns
 from lrhub_service.settings import Settings
 from lrhub_service.usecases.hub import Hub
+from lrhub_service.usecases.readiness import Readiness
 
 
-async def open_hub(settings: Settings, *, fast_path: bool = True) -> Hub:
-    """The database handles of one process, ready to serve (SQLite migrated if asked).
+def open_hub(settings: Settings) -> tuple[Hub, Readiness]:
+    """A server process's database handles, and its :class:`Readiness`.
 
-    ``fast_path=False`` skips the raw-driver pools (one-shot commands read through SQLAlchemy
-    only need ``hub.db``).
+    Nothing connects yet: ``readiness.check()`` migrates SQLite (when asked) and opens the
+    raw-driver pools, so a server starts even when its database is unreachable or not
+    migrated, and becomes ready by itself once it is.
     """
     db = Database(
         settings.database_url,
@@ -30,19 +33,30 @@ async def open_hub(settings: Settings, *, fast_path: bool = True) -> Hub:
         pool_timeout=settings.pool_timeout,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
-    if db.is_sqlite and settings.auto_migrate:
-        await asyncio.to_thread(migrate.upgrade_locked, settings.database_url)
     fast = FastRuns(
         settings.database_url,
         pool_size=settings.fast_pool_size,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         read_cache=settings.read_cache,
     )
-    if fast_path:
-        await fast.open()
     hub = Hub(settings, db, fast)
+    opened = False
+
+    async def prepare() -> None:
+        nonlocal opened
+        if db.is_sqlite and settings.auto_migrate:
+            await asyncio.to_thread(migrate.upgrade_locked, settings.database_url)
+        if not opened:
+            try:
+                await fast.open()
+            except BaseException:
+                with contextlib.suppress(Exception):  # drop what half opened; try again later
+                    await fast.close()
+                raise
+            opened = True
+
     settle_heap()
-    return hub
+    return hub, Readiness(settings.database_url, db.backend, prepare)
 
 
 def settle_heap() -> None:

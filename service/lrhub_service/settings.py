@@ -49,7 +49,10 @@ class Settings(BaseSettings):
         default=262_144, ge=1024, description="parsing a body holds the event loop: keep it small"
     )
     log_level: str = "info"
-    log_json: bool = True
+    log_json: str = Field(
+        default="auto",
+        description="auto (JSON lines unless stderr is a terminal), true or false",
+    )
     pool_size: int = Field(default=5, ge=1, le=200)
     pool_max_overflow: int = Field(default=0, ge=0, le=200)
     fast_pool_size: int = Field(
@@ -81,6 +84,18 @@ class Settings(BaseSettings):
         if level not in {"critical", "error", "warning", "info", "debug"}:
             raise ValueError("log_level must be critical, error, warning, info or debug")
         return level
+
+    @field_validator("log_json", mode="before")
+    @classmethod
+    def _json_choice(cls, value: object) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        text = str(value).strip().lower()
+        text = {"1": "true", "yes": "true", "on": "true"}.get(text, text)
+        text = {"0": "false", "no": "false", "off": "false"}.get(text, text)
+        if text not in {"auto", "true", "false"}:
+            raise ValueError("log_json must be auto, true or false")
+        return text
 
     @field_validator("tokens")
     @classmethod

@@ -3,6 +3,7 @@ same values as torch, checkpoint reload with weights_only, metric reports by cal
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ import lrhub
 
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
+from transformers.trainer_utils import get_last_checkpoint  # noqa: E402
+
 from lrhub.integrations.huggingface import LrhubCallback  # noqa: E402
 
 pytestmark = pytest.mark.parametrize("server", ["sqlite"], indirect=True)
@@ -75,6 +78,55 @@ def make_trainer(
         callbacks=callbacks,
     )
     return trainer, scheduler
+
+
+def launch_as_the_guide_does(
+    out: Path, run: lrhub.Run, max_steps: int, recorder: Any
+) -> tuple[Any, str | None]:
+    """docs/client.md's Hugging Face code: the Trainer's own optimizer, the run's scheduler,
+    and a resume guarded by ``get_last_checkpoint``; the trainer and the checkpoint resumed
+    from (None on a first launch)."""
+    args = transformers.TrainingArguments(
+        output_dir=str(out),
+        max_steps=max_steps,
+        learning_rate=0.1,
+        per_device_train_batch_size=4,
+        save_strategy="steps",
+        save_steps=10,
+        logging_strategy="no",
+        report_to="none",
+        use_cpu=True,
+        disable_tqdm=True,
+    )
+    trainer = transformers.Trainer(
+        model=TinyModel(), args=args, train_dataset=TinyData(), callbacks=[recorder]
+    )
+    trainer.create_optimizer()  # the Trainer's own AdamW and settings
+    trainer.lr_scheduler = run.attach(trainer.optimizer)
+    last = get_last_checkpoint(args.output_dir) if os.path.isdir(args.output_dir) else None
+    trainer.train(resume_from_checkpoint=last)
+    trainer.lr_scheduler.close(1.0)
+    return trainer, last
+
+
+def test_the_guides_code_starts_fresh_then_resumes(server, run_name, tmp_path) -> None:
+    spec = {"type": "OneCycleLR", "max_lr": 0.5, "total_steps": 40}
+    run = lrhub.Client(server.url).create_run(run_name, spec)
+    reference = [lrs[0] for lrs, _ in torch_trace(spec, [0.1], 40, optimizer="adam")]
+    out = tmp_path / "out"  # does not exist before the first launch
+    first = LrRecorder()
+    trainer, resumed_from = launch_as_the_guide_does(out, run, 20, first)
+    assert resumed_from is None  # a first launch: nothing to resume, and no error
+    assert isinstance(trainer.optimizer.optimizer, torch.optim.AdamW)
+    decays = [group["weight_decay"] for group in trainer.optimizer.param_groups]
+    assert decays == [0.0, 0.0] and trainer.args.weight_decay == 0.0  # the Trainer's default
+    assert first.lrs == pytest.approx({s: reference[s] for s in range(20)}, rel=1e-9)
+    second = LrRecorder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lrhub.ResumeWarning)
+        _, resumed_from = launch_as_the_guide_does(out, run, 30, second)
+    assert resumed_from == str(out / "checkpoint-20")
+    assert second.lrs == pytest.approx({s: reference[s] for s in range(20, 30)}, rel=1e-9)
 
 
 def test_trainer_follows_the_run_and_reloads_its_checkpoint(server, run_name, tmp_path) -> None:

@@ -42,12 +42,18 @@ def test_a_bad_token_configuration_never_prints_the_secret(tmp_path: Path, token
     assert SECRET not in output and SECRET[:8] not in output
 
 
-def test_an_unreachable_database_never_prints_its_password() -> None:
+def test_an_unreachable_database_never_prints_its_password(live_server: Any) -> None:
+    """The server starts and answers 503 naming the database: with its password masked."""
     url = f"postgresql://lrhub:{PASSWORD}@127.0.0.1:1/nowhere"
-    result = _serve({"LRHUB_DATABASE_URL": url}, timeout=120)
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert PASSWORD not in output
+    server = live_server(url, env={"LRHUB_LOG_LEVEL": "debug"}, until="/healthz")
+    with httpx.Client(base_url=server.url, timeout=15.0) as client:
+        answers = [client.get("/readyz"), client.get("/v1/runs"), client.get("/metrics")]
+    assert [a.status_code for a in answers[:2]] == [503, 503]
+    assert "lrhub:***@127.0.0.1:1/nowhere" in answers[0].json()["detail"]
+    server.stop()
+    for answer in answers:
+        assert PASSWORD not in answer.text
+    assert PASSWORD not in server.log.read_text()
 
 
 def test_a_serving_server_never_echoes_secrets(live_server: Any, database_url: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import metadata
@@ -19,6 +18,7 @@ from lrhub_service.api.middleware import (
     FaultBarrierMiddleware,
     MetricsMiddleware,
 )
+from lrhub_service.api.readiness import ReadinessGate
 from lrhub_service.api.responses import OrjsonResponse
 from lrhub_service.api.routes import lifecycle, limits, lr_finder, ops, preview, runs, values
 from lrhub_service.bootstrap import close_hub, open_hub
@@ -26,8 +26,6 @@ from lrhub_service.observability import LoopLagMonitor, Metrics
 from lrhub_service.settings import Settings
 from lrhub_service.usecases import schema
 from lrhub_service.usecases.tokens import TokenStore
-
-log = logging.getLogger("lrhub.app")
 
 
 def _version() -> str:
@@ -53,16 +51,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        hub = app.state.hub = await open_hub(settings)
+        hub, readiness = open_hub(settings)
+        app.state.hub, app.state.readiness = hub, readiness
         app.state.tokens = TokenStore(settings, hub.db)
         app.state.migration_head = schema.head_revision()
+        await readiness.check()  # logs "lrhub ready", or one line naming the fix
+        readiness.watch()  # until ready: /readyz and /v1 answer 503 (ReadinessGate)
         lag = LoopLagMonitor(metrics)
         lag.start()
-        log.info("lrhub ready", extra={"database": hub.db.backend})
         try:
             yield
         finally:
             await lag.close()
+            await readiness.close()
             await close_hub(hub)
 
     app = FastAPI(
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(FastReadMiddleware)
     app.add_middleware(AuthMiddleware)
+    app.add_middleware(ReadinessGate)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(FaultBarrierMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

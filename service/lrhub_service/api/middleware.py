@@ -108,10 +108,11 @@ class MetricsMiddleware:
             elapsed = time.perf_counter() - start
             route = _route_template(scope)
             self.metrics.latency.labels(scope["method"], route, str(status)).observe(elapsed)
-            if log.isEnabledFor(logging.DEBUG) or status >= 500:
+            loud = status >= 500 and status != 503  # a 503 is logged where it is decided
+            if loud or log.isEnabledFor(logging.DEBUG):
                 run_id = run_id_of(scope.get("path_params"))
                 log.log(
-                    logging.ERROR if status >= 500 else logging.DEBUG,
+                    logging.ERROR if loud else logging.DEBUG,
                     "%s %s %s",
                     scope["method"],
                     scope["path"],

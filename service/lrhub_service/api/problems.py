@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from lrhub_service.engine import SpecError
 from lrhub_service.engine.expr import ExpressionError
+from lrhub_service.observability import OncePerWhile
 from lrhub_service.usecases.compute import Overloaded, RequestRefused
 from lrhub_service.usecases.errors import DatabaseUnavailable, ServiceError, is_unavailable
 
@@ -186,12 +187,10 @@ def unavailable(detail: str = "the database is unavailable right now; retry shor
 async def on_database_down(request: Request, exc: Exception) -> Response:
     """The database is unreachable, locked too long or out of connections: retry later."""
     cause = exc.reason if isinstance(exc, DatabaseUnavailable) else type(exc).__name__
-    log.warning(
-        "database unavailable on %s %s: %s",
-        request.method,
-        request.url.path,
-        cause,
-        extra={"run_id": run_id_of(request.path_params)},
+    request.app.state.outage_log.warning(  # an outage fails every request: not a line each
+        f"database unavailable ({cause}) on {request.method} {request.url.path}: "
+        "answering 503 with Retry-After",
+        run_id=run_id_of(request.path_params),
     )
     return unavailable()
 
@@ -229,6 +228,7 @@ async def answer_for(request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     """Register every handler on ``app``."""
+    app.state.outage_log = OncePerWhile(log)
     app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(ServiceError, on_service_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]

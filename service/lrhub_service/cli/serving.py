@@ -9,11 +9,11 @@ import sys
 
 import uvicorn
 
-from lrhub_service.observability import configure_logging
+from lrhub_service.observability import configure_logging, logging_config
 from lrhub_service.settings import Settings
-from lrhub_service.usecases import schema
 from lrhub_service.usecases.errors import DatabaseUnavailable
 from lrhub_service.usecases.first_token import ensure_first_token, first_token_notice
+from lrhub_service.usecases.readiness import startup_problem
 
 
 def _port_taken(host: str, port: int) -> bool:
@@ -40,7 +40,9 @@ def _refuse_open_bind(host: str, why: str) -> int:
 def _secure_public_bind(settings: Settings, problem: str | None) -> int:
     """Make sure a public bind has a token (creating the first one); non-zero to refuse."""
     if problem is not None:
-        return _refuse_open_bind(settings.host, "the database cannot be checked for tokens")
+        return _refuse_open_bind(
+            settings.host, f"the database cannot be checked for tokens: {problem}"
+        )
     try:
         secret = ensure_first_token(settings.database_url)  # None: tokens exist already
     except DatabaseUnavailable:
@@ -64,9 +66,8 @@ def run_server(settings: Settings, loopback: bool) -> int:
         )
         return 2
     configure_logging(settings.log_level, settings.log_json)
-    problem = schema.serving_problem(settings.database_url, settings.auto_migrate)
-    if problem is not None:
-        print(f"warning: {problem}", file=sys.stderr)
+    # a problem is logged once by the server itself, which answers 503 until it is solved
+    problem = startup_problem(settings.database_url, settings.auto_migrate)
     if not loopback and not settings.insecure and not settings.configured_tokens():
         refused = _secure_public_bind(settings, problem)
         if refused:
@@ -84,7 +85,7 @@ def run_server(settings: Settings, loopback: bool) -> int:
         loop="uvloop",
         http="httptools",
         access_log=False,
-        log_config=None,
+        log_config=logging_config(settings.log_level, settings.log_json),
         log_level=settings.log_level,
         timeout_graceful_shutdown=10,
     )

@@ -70,6 +70,16 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
 
 
+def outage_reason(exc: BaseException) -> str:
+    """What the driver said about an outage, in one short line (for a person, no secrets:
+    drivers name the host, port and user, never the password)."""
+    for link in reversed(_chain(exc)):
+        text = " ".join(str(link).split())
+        if text and not isinstance(link, DatabaseUnavailable):
+            return text[:200]
+    return type(exc).__name__
+
+
 def as_domain_error(exc: BaseException) -> BaseException:
     """The error to raise instead of ``exc``: :class:`DatabaseUnavailable` for an outage."""
     if isinstance(exc, DatabaseUnavailable) or not is_unavailable(exc):

@@ -33,6 +33,17 @@ def backend_name(url: str) -> str:
     return _parse(url).get_backend_name()
 
 
+def display_url(url: str) -> str:
+    """The URL as a person may see it in a log or an answer: the password masked."""
+    return _parse(url).render_as_string(hide_password=True)
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    parsed = _parse(url)
+    return parsed.database or None if parsed.get_backend_name() == "sqlite" else None
+
+
 def async_url(url: str) -> URL:
     """The URL for the app's async engine (aiosqlite or asyncpg)."""
     parsed = _parse(url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from difflib import get_close_matches
 from functools import cache
 from typing import Annotated, Any, Union
 
@@ -90,9 +91,18 @@ def _convert(error: Any) -> dict[str, str] | None:
     if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
         loc = join_loc(loc, "type")
     if error["type"] == "extra_forbidden" and model is not None:
-        fields = ", ".join(name for name in model.model_fields if name != "type")
-        return {"loc": loc, "msg": f"unknown field; {model.__name__} takes: {fields}"}
+        names = [name for name in model.model_fields if name != "type"]
+        hint = did_you_mean(str(parts[-1]), names)
+        takes = f"{model.__name__} takes: {', '.join(names)}"
+        return {"loc": loc, "msg": f"unknown field; {hint}{takes}"}
     return {"loc": loc, "msg": _message(error, loc)}
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """``"did you mean X? "`` for the choice closest to a misspelt ``word``, else ``""``."""
+    folded = {choice.lower(): choice for choice in choices}
+    found = get_close_matches(word.lower(), list(folded), n=1, cutoff=0.6)
+    return f"did you mean {folded[found[0]]}? " if found else ""
 
 
 _SCALARS = {"float", "int", "str", "bool", "none"}
@@ -129,7 +139,7 @@ def _message(error: Any, loc: str) -> str:
         "string_too_short": "must have at least {min_length} character(s)",
         "string_too_long": "must have at most {max_length} characters",
         "literal_error": "must be one of {expected}",
-        "union_tag_invalid": "unknown type {tag!r}; valid types: " + valid,
+        "union_tag_invalid": "unknown type {tag!r}; {hint}valid types: " + valid,
         "union_tag_not_found": 'missing "type"; valid types: ' + valid,
         "model_attributes_type": 'must be an object with a "type"',
         "dict_type": "must be an object",
@@ -138,6 +148,8 @@ def _message(error: Any, loc: str) -> str:
         return "unknown field (check its spelling against the type's parameters)"
     if kind == "model_type" or kind == "model_attributes_type":
         return 'must be an object with a "type"'
+    if kind == "union_tag_invalid":
+        ctx = {**ctx, "hint": did_you_mean(str(ctx.get("tag", "")), type_names())}
     if kind in simple:
         try:
             return simple[kind].format(**ctx)

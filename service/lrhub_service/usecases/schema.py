@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from lrhub_service.db import migrate
-from lrhub_service.db.errors import as_domain_error
 from lrhub_service.db.urls import backend_name
 from lrhub_service.usecases.hub import Hub
 from lrhub_service.usecases.status import public_status
@@ -33,28 +32,6 @@ def prepare_for_serving(database_url: str, auto_migrate: bool) -> bool:
         migrate.upgrade_locked(database_url)
         return True
     return current_revision(database_url) == head_revision()
-
-
-def serving_problem(database_url: str, auto_migrate: bool) -> str | None:
-    """Prepare the schema for ``lrhub serve``; None when ready, else one line saying why not.
-
-    The server starts either way: ``/readyz`` and ``/v1`` answer 503 until it is fixed.
-    """
-    try:
-        ready = prepare_for_serving(database_url, auto_migrate)
-    except Exception as exc:
-        mapped = as_domain_error(exc)
-        if mapped is exc:
-            raise
-        return (
-            f"the database is unreachable ({mapped}); /readyz and /v1 answer 503 until it is back"
-        )
-    if not ready:
-        return (
-            "the database schema is not at head; run `lrhub db upgrade` "
-            "(/readyz and /v1 answer 503 until then)"
-        )
-    return None
 
 
 async def served_revision(hub: Hub) -> str | None:

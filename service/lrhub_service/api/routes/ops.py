@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from lrhub_service.api.problems import problem
+from lrhub_service.api.problems import unavailable
 from lrhub_service.api.responses import hub_of, json_response, metrics_of
 from lrhub_service.usecases import schema
+from lrhub_service.usecases.errors import is_unavailable
+from lrhub_service.usecases.readiness import schema_problem, unreachable_problem
 
 router = APIRouter(tags=["operations"])
 
@@ -21,16 +23,20 @@ async def healthz() -> Response:
 @router.get("/readyz")
 async def readyz(request: Request) -> Response:
     """Ready when the database answers and its schema is at this version's head."""
+    readiness = request.app.state.readiness
+    if readiness.problem is not None:  # not ready since it started: the one problem it logged
+        return unavailable(readiness.problem)
     hub = hub_of(request)
     head = request.app.state.migration_head
     try:
         current = await schema.served_revision(hub)
     except Exception as exc:
-        return problem(503, f"database unreachable or not migrated: {type(exc).__name__}")
-    if current != head:
-        return problem(
-            503, f"database schema is at {current}, this server needs {head}: run lrhub db upgrade"
-        )
+        if is_unavailable(exc):
+            return unavailable(unreachable_problem(hub.settings.database_url, exc))
+        return unavailable(f"the database cannot be checked: {type(exc).__name__}")
+    lagging = schema_problem(current, head)
+    if lagging is not None:
+        return unavailable(lagging)
     return json_response({"status": "ready", "schema": current})
 
 
