@@ -6,6 +6,7 @@ import math
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -13,6 +14,8 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+
+from lrhub_service.api.bodies import Schedule
 
 MAX_STEP = 2**62
 MAX_RUN_ID = 2**62
@@ -37,6 +40,33 @@ NON_FINITE = {
 }
 
 
+INT64 = 2**63
+
+
+def _too_big(value: Any, path: str) -> str | None:
+    """The path of the first integer in ``value`` that JSON clients and databases cannot hold."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:
+        return path
+    if isinstance(value, (dict, list)):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            found = _too_big(item, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}")
+            if found is not None:
+                return found
+    return None
+
+
+def _within_int64(value: dict[str, Any]) -> dict[str, Any]:
+    found = _too_big(value, "schedule")
+    if found is not None:
+        raise ValueError(f"{found}: integers must fit in 64 bits (|n| < 2**63)")
+    return value
+
+
+SpecJson = Annotated[Schedule, AfterValidator(_within_int64)]
+"""A schedule as sent: the engine validates it; integers must fit in 64 bits."""
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -59,7 +89,7 @@ class RunOptions(Strict):
 
 class CreateRun(Strict):
     name: RunName
-    schedule: dict[str, Any]
+    schedule: SpecJson
     options: RunOptions = Field(default_factory=RunOptions)
     restart: bool = False
 
@@ -121,7 +151,7 @@ class Resume(Strict):
 
 
 class Revise(Strict):
-    schedule: dict[str, Any]
+    schedule: SpecJson
     from_step: Step | None = None
     continue_: bool = Field(default=True, alias="continue")
     clock: Literal["global", "restart"] = "global"
@@ -131,7 +161,7 @@ class Revise(Strict):
 
 
 class Preview(Strict):
-    schedule: dict[str, Any]
+    schedule: SpecJson
     steps: Annotated[int, Field(ge=1)]
     base_lrs: Annotated[list[PositiveFloat], Field(min_length=1, max_length=MAX_GROUPS)] | None = (
         None

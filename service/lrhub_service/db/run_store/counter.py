@@ -238,6 +238,7 @@ class SharedCounter:
                 raise
         return tuple(rows[0]) if rows else None
 
+
 def _offsets(claims: list[Claim]) -> list[int]:
     offsets, total = [], 0
     for claim in claims:
