@@ -57,3 +57,17 @@ _.to_json
 shifted
 _.with_node
 _.caret
+
+# Response bodies (api/bodies.py): fields the OpenAPI document and its tests read;
+# the offline documentation pages (routes registered by decorator).
+momentum
+start_step
+min_div10
+range_test
+suggested_lr
+stop_reason
+stop_step
+stop_lr
+schema_
+swagger_ui
+redoc
