@@ -136,3 +136,12 @@ def test_405_lists_every_method_of_the_path(api: Any) -> None:
     assert {m.strip() for m in answer.headers["allow"].split(",")} >= {"GET", "POST"}
     assert answer.headers["content-type"].startswith(PROBLEM)
     assert "DELETE" in answer.json()["detail"]
+
+
+def test_the_documented_body_examples_are_accepted(api: Any, document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    (create,) = schemas["CreateRun"]["examples"]
+    assert api.post("/v1/runs", json=create).status_code == 201
+    (preview,) = schemas["Preview"]["examples"]
+    window = api.post("/v1/preview", json=preview)
+    assert window.status_code == 200 and window.json()["count"] == preview["steps"]

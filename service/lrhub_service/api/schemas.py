@@ -88,6 +88,18 @@ class RunOptions(Strict):
 
 
 class CreateRun(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "resnet50-exp7",
+                    "schedule": {"type": "OneCycleLR", "max_lr": 0.4, "total_steps": 90_000},
+                    "options": {"world_size": 4},
+                }
+            ]
+        }
+    )
+
     name: RunName
     schedule: SpecJson
     options: RunOptions = Field(default_factory=RunOptions)
@@ -161,6 +173,18 @@ class Revise(Strict):
 
 
 class Preview(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "schedule": {"type": "CosineAnnealingLR", "T_max": 100},
+                    "steps": 100,
+                    "base_lrs": [0.1],
+                }
+            ]
+        }
+    )
+
     schedule: SpecJson
     steps: Annotated[int, Field(ge=1)]
     base_lrs: Annotated[list[PositiveFloat], Field(min_length=1, max_length=MAX_GROUPS)] | None = (
