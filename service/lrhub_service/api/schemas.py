@@ -43,21 +43,40 @@ NON_FINITE = {
 INT64 = 2**63
 
 
-def _too_big(value: Any, path: str) -> str | None:
-    """The path of the first integer in ``value`` that JSON clients and databases cannot hold."""
-    if isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:
-        return path
-    if isinstance(value, (dict, list)):
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        for key, item in items:
-            found = _too_big(item, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}")
-            if found is not None:
-                return found
+Trail = tuple[str | int, "Trail"] | None
+
+
+def _too_big(value: Any) -> str | None:
+    """The path of an integer in ``value`` that JSON clients and databases cannot hold.
+
+    Iterative (no recursion limit on deep input), and the path is only spelled out for a hit.
+    """
+    stack: list[tuple[Any, Trail]] = [(value, None)]
+    while stack:
+        item, trail = stack.pop()
+        kind = type(item)
+        if kind is int and not -INT64 <= item < INT64:
+            return _spell(trail)
+        if kind is dict:
+            stack.extend((child, (key, trail)) for key, child in item.items())
+        elif kind is list:
+            stack.extend((child, (index, trail)) for index, child in enumerate(item))
     return None
 
 
+def _spell(trail: Trail) -> str:
+    parts: list[str | int] = []
+    while trail is not None:
+        parts.append(trail[0])
+        trail = trail[1]
+    path = "schedule"
+    for part in reversed(parts):
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
 def _within_int64(value: dict[str, Any]) -> dict[str, Any]:
-    found = _too_big(value, "schedule")
+    found = _too_big(value)
     if found is not None:
         raise ValueError(f"{found}: integers must fit in 64 bits (|n| < 2**63)")
     return value
