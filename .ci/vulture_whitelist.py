@@ -74,3 +74,17 @@ _.budget_ms
 _.window_steps
 _.max_expression_chars
 _.coefficients
+
+# Response bodies (api/bodies.py): fields the OpenAPI document and its tests read;
+# the offline documentation pages (routes registered by decorator).
+momentum
+start_step
+min_div10
+range_test
+suggested_lr
+stop_reason
+stop_step
+stop_lr
+schema_
+swagger_ui
+redoc

@@ -8,19 +8,20 @@ from importlib import metadata
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 
-from lrhub_service.api import problems
-from lrhub_service.api.auth import AuthMiddleware, document_security
+from lrhub_service.api import docs, problems
+from lrhub_service.api.auth import AuthMiddleware
 from lrhub_service.api.fastread import FastReadMiddleware
 from lrhub_service.api.middleware import (
     BodyLimitMiddleware,
     FaultBarrierMiddleware,
     MetricsMiddleware,
 )
+from lrhub_service.api.openapi import build_openapi
 from lrhub_service.api.readiness import ReadinessGate
 from lrhub_service.api.responses import OrjsonResponse
 from lrhub_service.api.routes import lifecycle, limits, lr_finder, ops, preview, runs, values
+from lrhub_service.api.routing import TrailingSlashMiddleware, on_method_not_allowed
 from lrhub_service.bootstrap import close_hub, open_hub
 from lrhub_service.observability import LoopLagMonitor, Metrics
 from lrhub_service.settings import Settings
@@ -37,10 +38,7 @@ def _version() -> str:
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
-        schema = get_openapi(
-            title=app.title, version=app.version, summary=app.summary, routes=app.routes
-        )
-        app.openapi_schema = document_security(schema)
+        app.openapi_schema = build_openapi(app)
     return app.openapi_schema
 
 
@@ -72,10 +70,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="One resumable learning-rate schedule for every worker of a training job.",
         lifespan=lifespan,
         default_response_class=OrjsonResponse,
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.metrics = metrics
     problems.install(app)
+    app.add_exception_handler(405, on_method_not_allowed)  # type: ignore[arg-type]
     for router in (  # hot routes first: routers are matched in order
         values.read,
         values.write,
@@ -86,10 +88,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lr_finder.router,
         limits.router,
         ops.router,
+        docs.router,
     ):
         app.include_router(router)
+    docs.mount_assets(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(FastReadMiddleware)
+    app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(AuthMiddleware)
     app.add_middleware(ReadinessGate)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

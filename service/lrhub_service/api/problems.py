@@ -51,6 +51,21 @@ TITLES = {
 }
 
 
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
+
+
+def declared(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` declaring each status as a problem+json answer."""
+    return {
+        status: {
+            "description": TITLES[status][1],
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+        }
+        for status in sorted(set(statuses))
+    }
+
+
 def run_id_of(scope_params: Any) -> int | str | None:
     """The run id of a request (an int when it is one), for log lines."""
     raw = (scope_params or {}).get("run_id")
@@ -78,7 +93,7 @@ def problem(
     return Response(
         orjson.dumps(body),
         status_code=status,
-        media_type="application/problem+json",
+        media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,
     )
 

@@ -6,15 +6,15 @@ from typing import Any
 
 import orjson
 from fastapi import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from lrhub_service.observability import Metrics
 from lrhub_service.usecases.hub import Hub
 from lrhub_service.usecases.idempotency import HEADER, IdemKey, fingerprint, parse_key
 
 
-class OrjsonResponse(Response):
-    media_type = "application/json"
+class OrjsonResponse(JSONResponse):
+    """JSON rendered by orjson (a ``JSONResponse``, so the document shows each route's model)."""
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)

@@ -6,6 +6,7 @@ import math
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -13,6 +14,8 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+
+from lrhub_service.api.bodies import Schedule
 
 MAX_STEP = 2**62
 MAX_RUN_ID = 2**62
@@ -37,6 +40,52 @@ NON_FINITE = {
 }
 
 
+INT64 = 2**63
+
+
+Trail = tuple[str | int, "Trail"] | None
+
+
+def _too_big(value: Any) -> str | None:
+    """The path of an integer in ``value`` that JSON clients and databases cannot hold.
+
+    Iterative (no recursion limit on deep input), and the path is only spelled out for a hit.
+    """
+    stack: list[tuple[Any, Trail]] = [(value, None)]
+    while stack:
+        item, trail = stack.pop()
+        kind = type(item)
+        if kind is int and not -INT64 <= item < INT64:
+            return _spell(trail)
+        if kind is dict:
+            stack.extend((child, (key, trail)) for key, child in item.items())
+        elif kind is list:
+            stack.extend((child, (index, trail)) for index, child in enumerate(item))
+    return None
+
+
+def _spell(trail: Trail) -> str:
+    parts: list[str | int] = []
+    while trail is not None:
+        parts.append(trail[0])
+        trail = trail[1]
+    path = "schedule"
+    for part in reversed(parts):
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _within_int64(value: dict[str, Any]) -> dict[str, Any]:
+    found = _too_big(value)
+    if found is not None:
+        raise ValueError(f"{found}: integers must fit in 64 bits (|n| < 2**63)")
+    return value
+
+
+SpecJson = Annotated[Schedule, AfterValidator(_within_int64)]
+"""A schedule as sent: the engine validates it; integers must fit in 64 bits."""
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -58,8 +107,20 @@ class RunOptions(Strict):
 
 
 class CreateRun(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "resnet50-exp7",
+                    "schedule": {"type": "OneCycleLR", "max_lr": 0.4, "total_steps": 90_000},
+                    "options": {"world_size": 4},
+                }
+            ]
+        }
+    )
+
     name: RunName
-    schedule: dict[str, Any]
+    schedule: SpecJson
     options: RunOptions = Field(default_factory=RunOptions)
     restart: bool = False
 
@@ -121,7 +182,7 @@ class Resume(Strict):
 
 
 class Revise(Strict):
-    schedule: dict[str, Any]
+    schedule: SpecJson
     from_step: Step | None = None
     continue_: bool = Field(default=True, alias="continue")
     clock: Literal["global", "restart"] = "global"
@@ -131,7 +192,19 @@ class Revise(Strict):
 
 
 class Preview(Strict):
-    schedule: dict[str, Any]
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "schedule": {"type": "CosineAnnealingLR", "T_max": 100},
+                    "steps": 100,
+                    "base_lrs": [0.1],
+                }
+            ]
+        }
+    )
+
+    schedule: SpecJson
     steps: Annotated[int, Field(ge=1)]
     base_lrs: Annotated[list[PositiveFloat], Field(min_length=1, max_length=MAX_GROUPS)] | None = (
         None

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 from difflib import get_close_matches
-from functools import cache
-from typing import Annotated, Any, Union
+from typing import Any
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from .checks import check_cost, check_shape
 from .cost import SpecCost
 from .errors import SpecError, join_loc
-from .registry import SPEC_TYPES
+from .registry import SPEC_TYPES, spec_adapter
 from .specs.base import SpecModel
 
-
-@cache
-def _adapter() -> TypeAdapter[Any]:
-    members = tuple(SPEC_TYPES)
-    any_spec = Annotated[Union[members], Field(discriminator="type")]  # noqa: UP007
-    for model in members:
-        model.model_rebuild(force=True, _types_namespace={"AnySpec": any_spec})
-    return TypeAdapter(any_spec)
+_adapter = spec_adapter
 
 
 def type_names() -> list[str]:

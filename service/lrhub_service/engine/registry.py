@@ -5,6 +5,11 @@ To add a type: import its model here and append it to ``SPEC_TYPES``.
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Annotated, Any, Union
+
+from pydantic import Field, TypeAdapter
+
 from .beyond import (
     SGDR,
     BatchSizeScaling,
@@ -57,3 +62,14 @@ SPEC_TYPES: list[type[SpecModel]] = [
     BatchSizeScaling,
     PerEpoch,
 ]
+
+
+@cache
+def spec_adapter() -> TypeAdapter[Any]:
+    """The ``"type"``-discriminated union of ``SPEC_TYPES``: what parsing validates with and
+    what the OpenAPI document describes (one source for both)."""
+    members = tuple(SPEC_TYPES)
+    any_spec = Annotated[Union[members], Field(discriminator="type")]  # noqa: UP007
+    for model in members:
+        model.model_rebuild(force=True, _types_namespace={"AnySpec": any_spec})
+    return TypeAdapter(any_spec)

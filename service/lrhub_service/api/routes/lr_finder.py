@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from lrhub_service.api.bodies import FinderCurve
+from lrhub_service.api.problems import declared
 from lrhub_service.api.responses import hub_of, json_response
 from lrhub_service.api.routes.runs import RunId
 from lrhub_service.usecases import lr_finder as use_case
@@ -14,7 +16,7 @@ from lrhub_service.usecases import lr_finder as use_case
 router = APIRouter(prefix="/v1", tags=["lr-finder"])
 
 
-@router.get("/runs/{run_id}/lr-finder")
+@router.get("/runs/{run_id}/lr-finder", response_model=FinderCurve, responses=declared(404, 409))
 async def lr_finder(
     request: Request,
     run_id: RunId,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
-from lrhub_service.api.problems import unavailable
+from lrhub_service.api.bodies import Health, Ready
+from lrhub_service.api.problems import declared, unavailable
 from lrhub_service.api.responses import hub_of, json_response, metrics_of
 from lrhub_service.usecases import schema
 from lrhub_service.usecases.errors import is_unavailable
@@ -14,13 +15,13 @@ from lrhub_service.usecases.readiness import schema_problem, unreachable_problem
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health)
 async def healthz() -> Response:
     """The process is alive."""
     return json_response({"status": "ok"})
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_model=Ready, responses=declared(503))
 async def readyz(request: Request) -> Response:
     """Ready when the database answers and its schema is at this version's head."""
     readiness = request.app.state.readiness
@@ -40,7 +41,11 @@ async def readyz(request: Request) -> Response:
     return json_response({"status": "ready", "schema": current})
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 async def metrics(request: Request) -> Response:
     """Prometheus exposition: request latency, advanced steps, reports, runs by status."""
     hub = hub_of(request)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from lrhub_service.api.bodies import Window
 from lrhub_service.api.responses import hub_of, json_response
 from lrhub_service.api.schemas import Preview
 from lrhub_service.engine import SpecError, validate_spec
@@ -18,7 +19,7 @@ from lrhub_service.usecases.spec_errors import invalid_spec
 router = APIRouter(prefix="/v1", tags=["preview"])
 
 
-@router.post("/preview")
+@router.post("/preview", response_model=Window)
 async def preview(request: Request, body: Preview) -> Response:
     """Evaluate ``steps`` values of a spec from step 0 (base_lrs needed when the spec has none)."""
     settings = hub_of(request).settings

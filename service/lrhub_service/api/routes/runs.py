@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.responses import Response
 
+from lrhub_service.api.bodies import Attached, EventPage, Revised, RevisionList, Run, RunPage
+from lrhub_service.api.problems import declared
 from lrhub_service.api.responses import hub_of, idem_of, json_response
 from lrhub_service.api.schemas import (
     MAX_RUN_ID,
@@ -25,7 +27,15 @@ read = APIRouter(prefix="/v1", tags=["runs"])
 write = APIRouter(prefix="/v1", tags=["runs"])
 
 
-@write.post("/runs", status_code=201)
+@write.post(
+    "/runs",
+    status_code=201,
+    response_model=Run,
+    responses={
+        200: {"model": Run, "description": "the existing run of that name"},
+        **declared(409),
+    },
+)
 async def create_run(request: Request, body: CreateRun) -> Response:
     """Get-or-create a run by name (201 new, 200 existing, 409 different spec)."""
     run, created = await runs.create_run(
@@ -39,7 +49,7 @@ async def create_run(request: Request, body: CreateRun) -> Response:
     return json_response(run, 201 if created else 200, revision=run["revision"])
 
 
-@read.get("/runs")
+@read.get("/runs", response_model=RunPage)
 async def list_runs(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -51,7 +61,7 @@ async def list_runs(
     return json_response(listed)
 
 
-@read.get("/runs/by-name/{name}")
+@read.get("/runs/by-name/{name}", response_model=Run, responses=declared(404, 409))
 async def get_run_by_name(
     request: Request,
     name: Annotated[str, Path(min_length=1, max_length=200, pattern=RUN_NAME_PATTERN)],
@@ -60,13 +70,13 @@ async def get_run_by_name(
     return json_response(run, revision=run["revision"])
 
 
-@read.get("/runs/{run_id}")
+@read.get("/runs/{run_id}", response_model=Run, responses=declared(404, 409))
 async def get_run(request: Request, run_id: RunId) -> Response:
     run = await runs.get_run(hub_of(request), run_id)
     return json_response(run, revision=run["revision"])
 
 
-@write.post("/runs/{run_id}/attach")
+@write.post("/runs/{run_id}/attach", response_model=Attached, responses=declared(404, 409))
 async def attach(request: Request, run_id: RunId, body: Attach) -> Response:
     """Join a run with an optimizer's base values; answers the step to continue from."""
     result = await attaching.attach(
@@ -93,7 +103,12 @@ def _if_match(value: str | None) -> int | None:
     return revision
 
 
-@write.post("/runs/{run_id}/revisions", status_code=201)
+@write.post(
+    "/runs/{run_id}/revisions",
+    status_code=201,
+    response_model=Revised,
+    responses=declared(404, 409, 412),
+)
 async def revise(
     request: Request,
     run_id: RunId,
@@ -117,12 +132,12 @@ async def revise(
     return json_response(result, 201, revision=result["revision"])
 
 
-@read.get("/runs/{run_id}/revisions")
+@read.get("/runs/{run_id}/revisions", response_model=RevisionList, responses=declared(404, 409))
 async def list_revisions(request: Request, run_id: RunId) -> Response:
     return json_response(await revisions.list_revisions(hub_of(request), run_id))
 
 
-@write.post("/runs/{run_id}/resume")
+@write.post("/runs/{run_id}/resume", response_model=Run, responses=declared(404, 409))
 async def resume(request: Request, run_id: RunId, body: Resume) -> Response:
     """Set the run back to a checkpoint's step; later reports stop counting."""
     run = await reports.resume(
@@ -135,7 +150,7 @@ async def resume(request: Request, run_id: RunId, body: Resume) -> Response:
     return json_response(run, revision=run["revision"])
 
 
-@read.get("/runs/{run_id}/events")
+@read.get("/runs/{run_id}/events", response_model=EventPage, responses=declared(404, 409))
 async def list_events(
     request: Request,
     run_id: RunId,

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from lrhub_service.api.bodies import ProgressAnswer, ReportAnswer, ReportPage, Value, Window
 from lrhub_service.api.lr_query import (
     LR_PARAMS,
     RUN_ID_PARAM,
@@ -14,6 +15,7 @@ from lrhub_service.api.lr_query import (
     openapi_param,
     parse_int,
 )
+from lrhub_service.api.problems import declared
 from lrhub_service.api.responses import hub_of, idem_of, json_response, may_write, metrics_of
 from lrhub_service.api.routes.runs import RunId
 from lrhub_service.api.schemas import (
@@ -24,7 +26,11 @@ from lrhub_service.api.schemas import (
     Progress,
     ReportMetrics,
 )
-from lrhub_service.api.window_codec import render_window, wants_window_binary
+from lrhub_service.api.window_codec import (
+    WINDOW_MEDIA_TYPE,
+    render_window,
+    wants_window_binary,
+)
 from lrhub_service.usecases import report_list, reports, values
 
 read = APIRouter(prefix="/v1", tags=["values"])
@@ -33,6 +39,8 @@ write = APIRouter(prefix="/v1", tags=["values"])
 
 @read.get(
     "/runs/{run_id}/lr",
+    response_model=Value,
+    responses=declared(404, 409, 422),
     openapi_extra={"parameters": LR_PARAMS},
 )
 async def lr_at(request: Request) -> Response:
@@ -44,6 +52,11 @@ async def lr_at(request: Request) -> Response:
 
 @read.get(
     "/runs/{run_id}/window",
+    response_model=Window,
+    responses={
+        200: {"content": {WINDOW_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}},
+        **declared(404, 409, 422),
+    },
     openapi_extra={
         "parameters": [
             RUN_ID_PARAM,
@@ -74,7 +87,11 @@ async def window(request: Request) -> Response:
     return Response(body, media_type=media_type, headers=headers)
 
 
-@write.post("/runs/{run_id}/advance")
+@write.post(
+    "/runs/{run_id}/advance",
+    response_model=Value | Window,
+    responses=declared(404, 409),
+)
 async def advance(request: Request, run_id: RunId, body: Advance | None = None) -> Response:
     """Take the next step(s) of the shared counter atomically."""
     count = body.count if body is not None else 1
@@ -84,7 +101,7 @@ async def advance(request: Request, run_id: RunId, body: Advance | None = None) 
     return json_response(result, revision=result["revision"])
 
 
-@write.post("/runs/{run_id}/progress")
+@write.post("/runs/{run_id}/progress", response_model=ProgressAnswer, responses=declared(404, 409))
 async def progress(request: Request, run_id: RunId, body: Progress) -> Response:
     """A worker reached a step; the run's progress is the largest one reported.
 
@@ -98,7 +115,7 @@ async def progress(request: Request, run_id: RunId, body: Progress) -> Response:
     return json_response(result)
 
 
-@write.post("/runs/{run_id}/reports")
+@write.post("/runs/{run_id}/reports", response_model=ReportAnswer, responses=declared(404, 409))
 async def report(request: Request, run_id: RunId, body: ReportMetrics) -> Response:
     """Report metrics at a step (idempotent per step and metric name)."""
     worker = body.worker.model_dump(exclude_none=True) if body.worker else None
@@ -110,7 +127,7 @@ async def report(request: Request, run_id: RunId, body: ReportMetrics) -> Respon
     return json_response(result, revision=result["values"]["revision"])
 
 
-@read.get("/runs/{run_id}/reports")
+@read.get("/runs/{run_id}/reports", response_model=ReportPage, responses=declared(404, 409))
 async def list_reports(
     request: Request,
     run_id: RunId,
