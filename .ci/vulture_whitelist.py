@@ -88,3 +88,6 @@ stop_lr
 schema_
 swagger_ui
 redoc
+fold_snapshots
+idempotency_keys
+forced
