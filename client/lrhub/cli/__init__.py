@@ -6,7 +6,6 @@ with the ``cli`` extra (the ``server`` extra includes it).
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -23,7 +22,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(INSTALL_HINT, file=sys.stderr)
         return 1
     command = build_command()
-    logging.getLogger("stamina").setLevel(logging.ERROR)  # a failure is reported in one line
     try:
         command.main(args=list(sys.argv[1:] if argv is None else argv), prog_name="lrhub")
     except SystemExit as exit_:
