@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
+from support.runs import create_attached_run
 
 from lrhub_service.usecases.replay import SNAPSHOT_EVERY
 
@@ -68,12 +69,7 @@ def store_reports(database_url: str, run_id: int, count: int) -> None:
 
 
 def make_run(api: Any, name: str) -> int:
-    created = api.post("/v1/runs", json={"name": name, "schedule": PLATEAU})
-    assert created.status_code == 201, created.text
-    run_id = int(created.json()["id"])
-    attached = api.post(f"/v1/runs/{run_id}/attach", json={"base_lrs": [0.1]})
-    assert attached.status_code == 200, attached.text
-    return run_id
+    return create_attached_run(api, name, PLATEAU)
 
 
 def cached(api: Any, run_id: int) -> Any:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+from support.runs import create_attached_run
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -183,12 +184,7 @@ SPEC = {"type": "StepLR", "step_size": 100, "gamma": 0.5}
 def create_run(base_url: str, name: str) -> int:
     """Create a one-group run and attach base values; return its id."""
     with httpx.Client(base_url=base_url, timeout=10) as client:
-        created = client.post("/v1/runs", json={"name": name, "schedule": SPEC})
-        assert created.status_code == 201, created.text
-        run_id = int(created.json()["id"])
-        attached = client.post(f"/v1/runs/{run_id}/attach", json={"base_lrs": [0.1]})
-        assert attached.status_code == 200, attached.text
-    return run_id
+        return create_attached_run(client, name, SPEC)
 
 
 def acknowledged(output: str) -> list[dict[str, float]]:

@@ -17,16 +17,6 @@ TOKENS_ENV = {"LRHUB_TOKENS": f"ci:write:{SECRET}"}
 COSINE = {"type": "CosineAnnealingLR", "T_max": 1000, "eta_min": 0.001}
 
 
-def create_attached_run(client: httpx.Client, name: str, schedule: dict[str, Any]) -> int:
-    """Create a run and attach one group with base lr 0.1; return its id."""
-    created = client.post("/v1/runs", json={"name": name, "schedule": schedule})
-    assert created.status_code == 201, created.text
-    run_id = int(created.json()["id"])
-    attached = client.post(f"/v1/runs/{run_id}/attach", json={"base_lrs": [0.1]})
-    assert attached.status_code == 200, attached.text
-    return run_id
-
-
 def v1_calls(run_id: int) -> list[tuple[str, str, dict[str, Any] | None]]:
     """One call to each kind of /v1 route: (method, path, JSON body)."""
     base = f"/v1/runs/{run_id}"

@@ -13,21 +13,13 @@ import httpx
 import pytest
 from faults_support import COSINE, metric_value, problem_of
 from starlette.requests import Request
+from support.runs import create_attached_run
 
 from bench.flood import create_runs
 from lrhub_service.api.problems import on_spec_error
 from lrhub_service.engine import LIMITS, SpecError, allowed_steps, validate_spec
 
 HEAVY_PRODUCT = {"type": "MultiplicativeLR", "lr_lambda": "min(1," + "x," * 200 + "x)"}
-
-
-def _run(api: Any, schedule: dict[str, Any], name: str) -> int:
-    created = api.post("/v1/runs", json={"name": name, "schedule": schedule})
-    assert created.status_code == 201, created.text
-    run_id = int(created.json()["id"])
-    attached = api.post(f"/v1/runs/{run_id}/attach", json={"base_lrs": [0.1]})
-    assert attached.status_code == 200, attached.text
-    return run_id
 
 
 def test_limits_are_served_and_declared_in_openapi(api_factory: Any) -> None:
@@ -47,7 +39,7 @@ def test_limits_are_served_and_declared_in_openapi(api_factory: Any) -> None:
 
 def test_window_and_advance_are_capped_and_say_how_many_steps(api_factory: Any) -> None:
     api = api_factory(window_max=100, advance_max=40)
-    run_id = _run(api, COSINE, "capped")
+    run_id = create_attached_run(api, "capped", COSINE)
     window = api.get(f"/v1/runs/{run_id}/window", params={"start": 0, "count": 5000}).json()
     assert window["count"] == 100 and len(window["lrs"][0]) == 100
     advanced = api.post(f"/v1/runs/{run_id}/advance", json={"count": 1_000_000}).json()
