@@ -55,11 +55,11 @@ def _log_messages(log: Path) -> list[str]:
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("empty_database_url", ["postgres"], indirect=True)
 def test_an_empty_postgres_database_is_served_once_migrated(
     live_server: Any, empty_database_url: str
 ) -> None:
-    if not empty_database_url.startswith("postgresql"):
-        pytest.skip("SQLite is migrated by the server itself")
+    """PostgreSQL only: the server migrates an embedded SQLite file itself."""
     env = {"LRHUB_LOG_LEVEL": "info", "LRHUB_LOG_JSON": "true"}
     server = live_server(empty_database_url, env=env, until="/healthz")
     for _ in range(3):
