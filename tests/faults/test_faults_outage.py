@@ -18,12 +18,12 @@ from faults_support import (
     COSINE,
     TOKENS_ENV,
     Hammer,
-    create_attached_run,
     poll_until,
     problem_of,
     v1_calls,
 )
 from support.pg_cluster import throwaway_cluster
+from support.runs import create_attached_run
 
 from lrhub_service.db import migrate
 from lrhub_service.usecases.tokens import REFRESH_SECONDS
