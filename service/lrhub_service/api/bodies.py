@@ -65,7 +65,7 @@ class Run(Body):
     horizon: int
     next_step: int
     status: str = Field(
-        description="created, running, stalled, finished, stopped, diverged or archived"
+        description="created, running, stopped, diverged or archived"
     )
     clean_exit: bool | None
     archived_at: str | None = Field(description="when it was archived (null: not archived)")
