@@ -164,12 +164,12 @@ class Server:
         return self.proc.pid
 
 
-def launch(argv: list[str], port: int, env: dict[str, str]) -> Server:
+def launch(argv: list[str], port: int, env: dict[str, str], cwd: Path = REPO_ROOT) -> Server:
     """Start a server in its own process group (not waiting for it; see `serve`)."""
     proc = subprocess.Popen(
         argv,
         env=env,
-        cwd=REPO_ROOT,
+        cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

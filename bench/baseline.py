@@ -83,15 +83,7 @@ def _launch_old(tree: Path, database_url: str, workers: int) -> Server:
     argv = old_command(
         "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)
     )
-    proc = subprocess.Popen(
-        argv,
-        env=env,
-        cwd=tree,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    return Server(proc, f"http://127.0.0.1:{port}")
+    return launch(argv, port, env, cwd=tree)
 
 
 def measure(quick: bool, admin_url: str, workers: int, revision: str) -> list[Row]:
