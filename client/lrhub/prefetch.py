@@ -75,7 +75,8 @@ class Prefetcher:
         self.run = run
         self.progress_every_s = progress_every_s
         self.flush_timeout_s = flush_timeout_s
-        self._closed = False  # the final progress was sent, or must never be
+        self._final_claimed = False  # someone sends the final progress, or nobody must
+        self._final_lock = threading.Lock()
         self.probe_every_s = probe_every_s
         self.probe_timeout_s = probe_timeout_s
         self.results: queue.SimpleQueue[Fetched | Reported] = queue.SimpleQueue()
@@ -137,7 +138,7 @@ class Prefetcher:
 
     def stop(self) -> None:
         """End the thread without recording a final progress (as if the process died)."""
-        self._closed = True
+        self._claim_final()
         self._stopped.set()
         self._commands.put(_STOP)
 
@@ -152,17 +153,20 @@ class Prefetcher:
         After `stop`, or a first close, nothing is sent; after `finish`, it waits for the
         thread's own final report, within the deadline."""
         timeout = self.flush_timeout_s if flush_timeout_s is None else flush_timeout_s
-        if self._closed:
-            return
-        if self._stopped.is_set():
-            self._thread.join(timeout=max(0.0, timeout))
-            return
-        self._closed = True
         self._stopped.set()
         self._commands.put(_STOP)
+        if not self._claim_final():  # the thread sends it (after finish), or nobody does
+            self._thread.join(timeout=max(0.0, timeout))
+            return
         self._thread.join(timeout=min(0.5, timeout))
         if timeout > 0:
             self._send_final(timeout)
+
+    def _claim_final(self) -> bool:
+        """True once: the caller that gets it sends the final progress (or decides none)."""
+        with self._final_lock:
+            claimed, self._final_claimed = self._final_claimed, True
+        return not claimed
 
     def _send_final(self, timeout: float) -> None:
         step = self._current_step()
@@ -184,10 +188,8 @@ class Prefetcher:
                 command = None
             while command is not None:
                 if command is _STOP:
-                    if not self._closed:  # finish(): nobody else will record the end
-                        self._closed = True
-                        if self.flush_timeout_s > 0:
-                            self._send_final(self.flush_timeout_s)
+                    if self._claim_final() and self.flush_timeout_s > 0:  # after finish()
+                        self._send_final(self.flush_timeout_s)
                     return
                 if command[0] == "fetch":
                     self._fetch = command[1:]
