@@ -91,3 +91,4 @@ redoc
 fold_snapshots
 idempotency_keys
 forced
+raw_headers  # Starlette's Response reads it (api/responses.raw_response)

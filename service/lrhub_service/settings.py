@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         ge=0,
         description="a run whose workers were seen this recently is deleted only with force",
     )
+    otel: bool = Field(
+        default=False,
+        description="FastAPI's native OpenTelemetry instrumentation (traces, metrics, logs "
+        "sent to a configured OTEL provider); off by default: Prometheus /metrics is built in",
+    )
     insecure: bool = False
 
     @field_validator("log_level")
