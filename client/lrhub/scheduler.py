@@ -29,7 +29,8 @@ from lrhub.usage import check_step, claim_optimizer, register_driver
 class LrhubScheduler(LRScheduler):
     """A torch LR scheduler whose values come from an lrhub run.
 
-    Options: ``window_size`` (most steps fetched per request, default 4096),
+    Options: ``window_size`` (most steps fetched per request, default 32768; the server
+    may answer fewer),
     ``max_ahead_steps`` (never hold or promise more steps than this past the current one,
     default ``2 * window_size``), ``ahead_s`` (nor more than this many seconds of training
     at the observed rate, default 10 s), ``progress_every_s`` (how often progress is
@@ -44,7 +45,7 @@ class LrhubScheduler(LRScheduler):
         run: Run,
         optimizer: torch.optim.Optimizer,
         *,
-        window_size: int = 4096,
+        window_size: int = 32_768,
         max_ahead_steps: int | None = None,
         ahead_s: float = 10.0,
         progress_every_s: float = 5.0,
@@ -55,8 +56,8 @@ class LrhubScheduler(LRScheduler):
     ) -> None:
         if on_outage not in ("hold", "raise"):
             raise ValueError(f'on_outage must be "hold" or "raise", got {on_outage!r}')
-        if not 1 <= window_size <= 4096:
-            raise ValueError(f"window_size must be between 1 and 4096, got {window_size!r}")
+        if not 1 <= window_size <= 1_000_000:
+            raise ValueError(f"window_size must be between 1 and 1000000, got {window_size!r}")
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         claim_optimizer(optimizer)

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
         default="",
         description="comma-separated name:scope:secret tokens (scope read or write)",
     )
-    window_max: int = Field(default=4096, ge=1, le=1_000_000)
+    window_max: int = Field(default=32_768, ge=1, le=1_000_000)
     advance_max: int = Field(default=4096, ge=1, le=1_000_000, description="steps per advance")
     preview_max_steps: int = Field(default=100_000, ge=1)
     preview_max_values: int = Field(

@@ -9,7 +9,7 @@ from fastapi import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
-from lrhub_service.api.window_codec import render_window, wants_window_binary
+from lrhub_service.api.window_codec import COLUMNS_WINDOW, WINDOW_MEDIA_TYPE, wants_window_binary
 from lrhub_service.observability import Metrics
 from lrhub_service.usecases import values
 from lrhub_service.usecases.hub import Hub
@@ -56,16 +56,24 @@ def scope_may_write(scope: Scope) -> bool:
     return principal is None or bool(principal.allows("write"))
 
 
+_WINDOW_TYPE = WINDOW_MEDIA_TYPE.encode()
+
+
 async def window_answer(
     hub: Hub, run_id: int, start: int, count: int, *, may_promise: bool, accept: str | None
 ) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     """A window read's body and headers (JSON, or the compact form when ``accept`` asks)."""
-    payload, revision = await values.read_window(
-        hub, run_id, start, count, may_promise=may_promise
+    binary = wants_window_binary(accept)
+    body, revision = await values.read_window(
+        hub,
+        run_id,
+        start,
+        count,
+        may_promise=may_promise,
+        form=COLUMNS_WINDOW if binary else values.JSON_WINDOW,
     )
-    body, media_type = render_window(payload, wants_window_binary(accept))
     headers = [
-        (b"content-type", media_type.encode()),
+        (b"content-type", _WINDOW_TYPE if binary else b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"etag", f'"{revision}"'.encode()),
         (b"vary", b"Accept"),
