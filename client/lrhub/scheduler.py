@@ -25,6 +25,15 @@ from lrhub.optim import bind_optimizer, is_tensor
 from lrhub.run import Run, metrics_dict
 from lrhub.usage import check_step, claim_optimizer, register_driver
 
+HELD_VALUES_MAX = 1 << 20  # lr and momentum values held per scheduler by default (~32 MB)
+
+
+def default_ahead(window_size: int, optimizer: torch.optim.Optimizer) -> int:
+    """Two windows, but no more than `HELD_VALUES_MAX` values over every group (and at
+    least 1024 steps): a model with hundreds of groups does not hold gigabytes."""
+    per_step = 2 * max(1, len(optimizer.param_groups))
+    return max(1024, min(2 * window_size, HELD_VALUES_MAX // per_step))
+
 
 class LrhubScheduler(LRScheduler):
     """A torch LR scheduler whose values come from an lrhub run.
@@ -32,9 +41,10 @@ class LrhubScheduler(LRScheduler):
     Options: ``window_size`` (most steps fetched per request, default 32768; the server
     may answer fewer),
     ``max_ahead_steps`` (never hold or promise more steps than this past the current one,
-    default ``2 * window_size``), ``ahead_s`` (nor more than this many seconds of training
-    at the observed rate, default 10 s), ``progress_every_s`` (how often progress is
-    recorded, default 5 s), ``on_outage`` ("hold", the default, or "raise"),
+    default ``2 * window_size``, fewer with many groups: see `default_ahead`), ``ahead_s``
+    (nor more than this many seconds of training at the observed rate, default 10 s),
+    ``progress_every_s`` (how often progress is recorded, default 5 s), ``on_outage``
+    ("hold", the default, or "raise"),
     ``metric_name`` (the name of a bare number passed to ``step(metric)``, default "loss"),
     ``flush_timeout_s`` (the deadline of the final progress report at exit, default 2 s)
     and ``fetch_wait_s`` (how long a step waits for a window in flight, default 2 s).
@@ -63,7 +73,7 @@ class LrhubScheduler(LRScheduler):
         claim_optimizer(optimizer)
         bound = PrefetchBound(
             window_size=window_size,
-            max_ahead_steps=max_ahead_steps or 2 * window_size,
+            max_ahead_steps=max_ahead_steps or default_ahead(window_size, optimizer),
             ahead_s=ahead_s,
         )
         self.run = run
