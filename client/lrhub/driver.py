@@ -20,7 +20,7 @@ from lrhub.errors import ConflictError, LrhubError, OutageWarning
 from lrhub.identity import WorkerIdentity
 from lrhub.optim import OptimizerBinding
 from lrhub.prefetch import Fetched, Prefetcher, is_outage
-from lrhub.run import Run
+from lrhub.run_calls import RunCalls
 from lrhub.types import Value
 
 log = logging.getLogger("lrhub")
@@ -31,7 +31,7 @@ class RunDriver:
 
     def __init__(
         self,
-        run: Run,
+        run: RunCalls,
         binding: OptimizerBinding,
         identity: WorkerIdentity,
         cursor: WindowCursor,

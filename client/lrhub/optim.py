@@ -13,7 +13,7 @@ from typing import Any
 
 from lrhub.cursor import Block
 from lrhub.errors import LrhubError
-from lrhub.run import Run
+from lrhub.run_calls import RunCalls
 from lrhub.types import Value, Window
 
 
@@ -79,7 +79,7 @@ def _base_lr(group: dict[str, Any]) -> float:
     return float(group["initial_lr"])
 
 
-def bind_optimizer(optimizer: Any, run: Run) -> OptimizerBinding:
+def bind_optimizer(optimizer: Any, run: RunCalls) -> OptimizerBinding:
     """Read base LRs (``initial_lr``, as torch does) and momentums from ``optimizer``;
     refuse when ``run`` cycles momentum and the optimizer has none to cycle."""
     groups = optimizer.param_groups

@@ -21,7 +21,7 @@ from lrhub.cursor import Block
 from lrhub.errors import APIConnectionError, APIStatusError, LrhubError
 from lrhub.exit_flush import register_exit_flush
 from lrhub.identity import WorkerIdentity
-from lrhub.run import Run
+from lrhub.run_calls import RunCalls
 from lrhub.types import ReportResult, Window
 
 log = logging.getLogger("lrhub")
@@ -62,7 +62,7 @@ class Prefetcher:
 
     def __init__(
         self,
-        run: Run,
+        run: RunCalls,
         convert: Callable[[Window, int], Block],
         current_step: Callable[[], int],
         identity: WorkerIdentity,

@@ -22,7 +22,7 @@ from lrhub.driver import RunDriver
 from lrhub.errors import ConflictError, ResumeWarning
 from lrhub.identity import detect_identity
 from lrhub.optim import bind_optimizer, is_tensor
-from lrhub.run import Run, metrics_dict
+from lrhub.run_calls import RunCalls, metrics_dict
 from lrhub.usage import check_step, claim_optimizer, register_driver
 
 HELD_VALUES_MAX = 1 << 20  # lr and momentum values held per scheduler by default (~32 MB)
@@ -52,7 +52,7 @@ class LrhubScheduler(LRScheduler):
 
     def __init__(
         self,
-        run: Run,
+        run: RunCalls,
         optimizer: torch.optim.Optimizer,
         *,
         window_size: int = 32_768,
