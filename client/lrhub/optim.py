@@ -59,6 +59,21 @@ class OptimizerBinding:
             generation,
         )
 
+    def set_lrs(self, groups: list[dict[str, Any]], lrs: list[float]) -> None:
+        """Set one learning rate per group (a tensor learning rate is filled in place)."""
+        for group, lr in zip(groups, lrs, strict=True):
+            if is_tensor(group["lr"]):
+                group["lr"].fill_(lr)
+            else:
+                group["lr"] = lr
+
+    def set_momentums(self, groups: list[dict[str, Any]], moms: list[float]) -> None:
+        """Set one momentum per group where the optimizer keeps it (nowhere when the run
+        does not cycle momentum)."""
+        if self.momentum_key is not None:
+            for g, (group, m) in enumerate(zip(groups, moms, strict=True)):
+                group[self.momentum_key] = self.momentum_value(g, m)
+
     def momentum_value(self, group_index: int, momentum: float) -> Any:
         """What goes to ``group[momentum_key]`` for a momentum value."""
         if self.momentum_key == "betas":

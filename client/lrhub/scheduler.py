@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch.optim.lr_scheduler import LRScheduler
 
+from lrhub.checkpoint import checkpoint_position, checkpoint_state, resume_notice
 from lrhub.cursor import PrefetchBound, WindowCursor
 from lrhub.driver import RunDriver
 from lrhub.errors import ConflictError, ResumeWarning
@@ -118,14 +119,7 @@ class LrhubScheduler(LRScheduler):
             driver.prefetcher.stop()  # attach failed: no thread, no final progress
             raise
         weakref.finalize(self, driver.prefetcher.finish)  # a dropped scheduler ends its thread
-        self._resume_notice = (
-            f"lrhub: run {run.name!r} stopped without a clean exit; continuing at step "
-            f"{start}, its last periodic progress report, so a few steps may repeat. Load a "
-            "checkpoint with scheduler.load_state_dict() before the first step to resume at "
-            "its exact step, or create_run(..., restart=True) to start over."
-            if start > 0 and clean_exit is False
-            else None
-        )
+        self._resume_notice = resume_notice(run.name, start, clean_exit)
         super().__init__(optimizer, start - 1)  # torch's initial step sets value[start]
         self.base_lrs = list(self._binding.base_lrs)
         cursor.pause_fast()  # the first step runs torch's step-order check
@@ -179,33 +173,18 @@ class LrhubScheduler(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         """Plain values only: loads with ``torch.load(weights_only=True)``."""
-        return {
-            "lrhub_run_id": self.run.id,
-            "lrhub_run_name": self.run.name,
-            "last_epoch": int(self.last_epoch),
-            "_step_count": int(self._step_count),
-            "base_lrs": [float(v) for v in self.base_lrs],
-            "_last_lr": self.get_last_lr(),
-        }
+        return checkpoint_state(
+            self.run, self.last_epoch, self._step_count, self.base_lrs, self.get_last_lr()
+        )
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Continue at the checkpoint's step: the server is told (``run.resume``)."""
-        if not isinstance(state_dict, Mapping) or "last_epoch" not in state_dict:
-            raise ValueError("state_dict must be a scheduler state with a 'last_epoch' entry")
-        step = int(state_dict["last_epoch"])
-        name = state_dict.get("lrhub_run_name")
-        if name is not None and name != self.run.name:
-            warnings.warn(
-                f"lrhub: checkpoint was written for run {name!r}; resuming run "
-                f"{self.run.name!r} at its step {step}",
-                UserWarning,
-                stacklevel=2,
-            )
+        step, step_count = checkpoint_position(state_dict, self.run.name)
         with self._lock:
             self._driver.resume(step)
             self._resume_notice = None  # a checkpoint says where we are: nothing to warn
             self.last_epoch = step
-            self._step_count = int(state_dict.get("_step_count", step + 1))
+            self._step_count = step_count
             self._apply(step)
 
     def report(self, metrics: float | Mapping[str, float], step: int | None = None) -> None:
@@ -255,7 +234,7 @@ class LrhubScheduler(LRScheduler):
                 self._last_lr = list(self._pending_lrs)
                 self._pending_lrs = None
             if values is not None and values[1] is not None:
-                self._apply_momentums(values[1])
+                self._binding.set_momentums(self.optimizer.param_groups, values[1])
 
     def _current_lrs(self) -> list[float]:
         return [float(group["lr"]) for group in self.optimizer.param_groups]
@@ -267,17 +246,7 @@ class LrhubScheduler(LRScheduler):
             return
         lrs, moms = values
         self._held_step = None
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            if is_tensor(group["lr"]):
-                group["lr"].fill_(lr)
-            else:
-                group["lr"] = lr
+        self._binding.set_lrs(self.optimizer.param_groups, lrs)
         self._last_lr = list(lrs)
         if moms is not None:
-            self._apply_momentums(moms)
-
-    def _apply_momentums(self, moms: list[float]) -> None:
-        key = self._binding.momentum_key
-        if key is not None:
-            for g, (group, m) in enumerate(zip(self.optimizer.param_groups, moms, strict=True)):
-                group[key] = self._binding.momentum_value(g, m)
+            self._binding.set_momentums(self.optimizer.param_groups, moms)
