@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import unittest
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,7 @@ if not UPSTREAM.is_file():
 
 pytest.importorskip("expecttest", reason="torch.testing's TestCase needs expecttest")
 
+from expected_differences import EXPECTED, NOT_LRHUB  # noqa: E402
 from substitutes import in_place_of_torch  # noqa: E402 (only once the suite is there)
 
 _spec = importlib.util.spec_from_file_location("torch_upstream_test_lrscheduler", UPSTREAM)
@@ -43,3 +45,10 @@ with in_place_of_torch():  # its imports and parametrized partials bind lrhub's 
     _spec.loader.exec_module(upstream)
 
 TestLRScheduler = upstream.TestLRScheduler  # collected here, run with lrhub's stand-ins
+
+
+def test_every_listed_difference_names_a_test_of_the_suite() -> None:
+    """A renamed or removed upstream test must leave expected_differences.py too."""
+    names = set(unittest.TestLoader().getTestCaseNames(TestLRScheduler))
+    assert not (set(EXPECTED) | set(NOT_LRHUB)) - names
+    assert not set(EXPECTED) & set(NOT_LRHUB)
