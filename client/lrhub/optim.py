@@ -82,6 +82,11 @@ class OptimizerBinding:
         return momentum
 
 
+def current_lrs(groups: list[dict[str, Any]]) -> list[float]:
+    """The groups' learning rates as they are now, as floats."""
+    return [float(group["lr"]) for group in groups]
+
+
 def _cut(column: list[float], count: int) -> list[float]:
     return column if len(column) == count else column[:count]
 

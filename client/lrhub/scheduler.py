@@ -22,7 +22,7 @@ from lrhub.cursor import PrefetchBound, WindowCursor
 from lrhub.driver import RunDriver
 from lrhub.errors import ConflictError, ResumeWarning
 from lrhub.identity import detect_identity
-from lrhub.optim import bind_optimizer, is_tensor
+from lrhub.optim import bind_optimizer, current_lrs, is_tensor
 from lrhub.run_calls import RunCalls, metrics_dict
 from lrhub.usage import check_step, claim_optimizer, register_driver
 
@@ -227,7 +227,7 @@ class LrhubScheduler(LRScheduler):
                 self._resume_notice = None
             values = self._cursor.values_at(self._cursor.step)
             self._held_step = None if values is not None else self._cursor.step
-            self._pending_lrs = values[0] if values is not None else self._current_lrs()
+            self._pending_lrs = values[0] if values else current_lrs(self.optimizer.param_groups)
             try:
                 super().step()  # torch's checks and counters; get_lr() answers _pending_lrs
             finally:
@@ -235,9 +235,6 @@ class LrhubScheduler(LRScheduler):
                 self._pending_lrs = None
             if values is not None and values[1] is not None:
                 self._binding.set_momentums(self.optimizer.param_groups, values[1])
-
-    def _current_lrs(self) -> list[float]:
-        return [float(group["lr"]) for group in self.optimizer.param_groups]
 
     def _apply(self, step: int) -> None:
         """Set the values held for ``step`` on the optimizer's groups (outside ``step()``)."""
