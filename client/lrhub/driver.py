@@ -215,7 +215,11 @@ class RunDriver:
                 k, metrics, worker=self.identity, window=self.window_count(), max_retries=2
             )
         except ConflictError as exc:
-            warnings.warn(f"lrhub: {exc} Using the decision already recorded.", stacklevel=5)
+            warnings.warn(
+                f"lrhub: the server kept the report already stored for step {k} of run "
+                f"{self.run.name!r} ({exc}); training goes on with the decision taken there.",
+                stacklevel=5,
+            )
             if self.cursor.index_of(k) < 0:
                 self.fetch_now(k)
             return
@@ -226,6 +230,9 @@ class RunDriver:
             self.prefetcher.queue_report(k, metrics, generation, self.window_count())
             return
         self.prefetcher.note_success()
+        if result.pending is not None:  # no decision within the wait: keep asking behind
+            self.prefetcher.queue_report(k, metrics, generation, self.window_count())
+            return
         self.should_stop = self.should_stop or result.stop
         if result.window is not None:
             self.cursor.offer(self.binding.block(result.window, generation))

@@ -176,8 +176,8 @@ class Prefetcher:
     # ---- the thread ----------------------------------------------------------------------
     def _loop(self) -> None:
         while not self._stopped.is_set():
-            busy = self._fetch is not None or bool(self._reports)
-            wait = self.probe_every_s if busy and self.outage_since else self.progress_every_s
+            busy = self._fetch is not None and self.outage_since is not None
+            wait = self.probe_every_s if busy or self._reports else self.progress_every_s
             try:
                 command = self._commands.get(timeout=wait)
             except queue.Empty:
@@ -227,6 +227,8 @@ class Prefetcher:
                 log.warning("lrhub: report at step %d rejected: %s", step, exc)
                 result = None
             self.note_success()
+            if result is not None and result.pending is not None:
+                return  # the launch's other ranks have not all reported: ask again later
             window = result.window if result is not None else None
             block = self._convert(window, generation) if window is not None else None
             with self._reports_lock:

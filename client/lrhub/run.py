@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,9 @@ from lrhub.window_codec import WINDOW_ACCEPT
 if TYPE_CHECKING:
     from lrhub.client import Client
     from lrhub.scheduler import LrhubScheduler
+
+POLL_FIRST_S = 0.01  # a pending report asks again after this pause, doubling...
+POLL_MAX_S = 0.2  # ...up to this one
 
 
 def metrics_dict(metrics: float | Mapping[str, float], name: str = "loss") -> dict[str, float]:
@@ -100,11 +104,16 @@ class Run:
         metric_name: str = "loss",
         worker: WorkerIdentity | None = None,
         window: int | None = None,
+        wait: bool = True,
         **request: Any,
     ) -> ReportResult:
-        """Report metrics at ``step`` (the step the scheduler moves to with them). Every
-        rank may report the same step: they share one decision. ``window`` caps the
-        steps of the answer's window (the server's default otherwise)."""
+        """Report metrics at ``step`` (the step the scheduler moves to with them). ``window``
+        caps the steps of the answer's window (the server's default otherwise).
+
+        The ranks of one launch decide each report point together, on the mean of their
+        metrics: until every rank has reported (or the server's ``report_wait_s`` is over)
+        the answer is ``pending``. With ``wait`` (the default) this call reports again with
+        a growing pause until the decision comes, at most a second past the server's wait."""
         numbers = metrics_dict(metrics, metric_name)
         body: dict[str, Any] = {
             "step": step,
@@ -113,8 +122,19 @@ class Run:
         }
         if window is not None:
             body["window"] = window
-        data = self.client.request("POST", self._path("/reports"), json=body, **request)
-        return ReportResult.from_json(data)
+        result = ReportResult.from_json(
+            self.client.request("POST", self._path("/reports"), json=body, **request)
+        )
+        if result.pending is None or not wait:
+            return result
+        deadline = time.monotonic() + float(result.pending.get("wait_s", 0.0)) + 1.0
+        pause = POLL_FIRST_S
+        while result.pending is not None and time.monotonic() < deadline:
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(POLL_MAX_S, pause * 2)
+            data = self.client.request("POST", self._path("/reports"), json=body, **request)
+            result = ReportResult.from_json(data)
+        return result
 
     def report_progress(
         self,

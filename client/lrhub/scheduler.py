@@ -35,8 +35,10 @@ class LrhubScheduler(LRScheduler):
     at the observed rate, default 10 s), ``progress_every_s`` (how often progress is
     recorded, default 5 s), ``on_outage`` ("hold", the default, or "raise"),
     ``metric_name`` (the name of a bare number passed to ``step(metric)``, default "loss"),
-    ``flush_timeout_s`` (the deadline of the final progress report at exit, default 2 s)
-    and ``fetch_wait_s`` (how long a step waits for a window in flight, default 2 s).
+    ``flush_timeout_s`` (the deadline of the final progress report at exit, default 2 s),
+    ``fetch_wait_s`` (how long a step waits for a window in flight, default 2 s) and
+    ``launch_id`` (names the launch this worker's ranks share; default: from torchrun's
+    environment when the world size is above 1).
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class LrhubScheduler(LRScheduler):
         metric_name: str = "loss",
         flush_timeout_s: float = 2.0,
         fetch_wait_s: float = 2.0,
+        launch_id: str | None = None,
     ) -> None:
         if on_outage not in ("hold", "raise"):
             raise ValueError(f'on_outage must be "hold" or "raise", got {on_outage!r}')
@@ -71,7 +74,7 @@ class LrhubScheduler(LRScheduler):
         self.flush_timeout_s = flush_timeout_s
         self.fetch_wait_s = fetch_wait_s
         self.closed = False
-        self.identity = detect_identity()
+        self.identity = detect_identity(launch_id)
         self._binding = bind_optimizer(optimizer, run)
         self._lock = threading.RLock()
         self._pending_lrs: list[float] | None = None

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
         ge=0,
         description="a run whose workers were seen this recently is deleted only with force",
     )
+    report_wait_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="how long a report point waits for every rank of a launch before it "
+        "decides on the mean of the reports that arrived",
+    )
     insecure: bool = False
 
     @field_validator("log_level")

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from lrhub_service.db.models import utcnow
-from lrhub_service.usecases import events, replay, unit_of_work
+from lrhub_service.usecases import events, launches, replay, unit_of_work
 from lrhub_service.usecases.compiled import (
     CompiledRun,
     FoldedState,
@@ -65,6 +65,16 @@ async def _report(
     run_id = run.id
     compiled = await work.compiled_run(run.revision, run.state_version)
     stored = {r.metric: r for r in await work.records.reports_at(run_id, step)}
+    member = launches.member_of(worker)
+    if stored and member is not None and member.world_size > 1:
+        metrics = {}  # decided on the launch's mean (or before it came): that decision holds
+    elif compiled.schedule.metric_driven:
+        gathered = await launches.gather(work, step, metrics, worker)
+        if gathered is not None and gathered.mean is None:
+            await touch_worker(work.records, run_id, worker, step)
+            return _pending(step, gathered)
+        if gathered is not None:
+            metrics = gathered.mean or metrics
     for name, value in metrics.items():
         if name not in stored:
             continue
@@ -77,7 +87,7 @@ async def _report(
             )
     fresh = {name: value for name, value in metrics.items() if name not in stored}
     if not fresh:
-        first = stored[next(iter(metrics))]
+        first = stored[next(iter(metrics or stored))]
         effective, decision = first.effective_step, first.decision
     else:
         effective = max(step, run.horizon + 1)
@@ -111,6 +121,21 @@ async def _report(
             request_us(compiled, 1), "step", value_json, compiled, effective
         ),
         "window": body,
+        "pending": None,
+    }
+
+
+def _pending(step: int, gathered: launches.Gathered) -> dict[str, Any]:
+    """The answer while a launch's report point waits for its other ranks: ask again."""
+    return {
+        "step": step,
+        "effective_step": step,
+        "decision": None,
+        "stop": False,
+        "diverged": False,
+        "values": None,
+        "window": None,
+        "pending": gathered.pending_json(),
     }
 
 
@@ -221,6 +246,7 @@ async def resume(
     async def act(work: RunWork) -> tuple[int, dict[str, Any]]:
         run = work.run
         dropped = await work.records.uncount_reports(run_id, after_step=step)
+        await work.launches.drop_rank_reports(run_id, after_step=step)
         await work.rows.update(run_id, progress=step, horizon=step, next_step=step, clean_exit=None)
         await work.new_state_version()
         compiled: CompiledRun | None
