@@ -85,8 +85,19 @@ class Gathered:
     world_size: int
     wait_s: float
 
-    def pending_json(self) -> dict[str, Any]:
-        return {"ranks": self.ranks, "world_size": self.world_size, "wait_s": self.wait_s}
+    def pending_answer(self, step: int) -> dict[str, Any]:
+        """The report's answer while it waits for the launch's other ranks: ask again."""
+        pending = {"ranks": self.ranks, "world_size": self.world_size, "wait_s": self.wait_s}
+        return {
+            "step": step,
+            "effective_step": step,
+            "decision": None,
+            "stop": False,
+            "diverged": False,
+            "values": None,
+            "window": None,
+            "pending": pending,
+        }
 
 
 async def gather(

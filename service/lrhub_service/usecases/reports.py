@@ -1,8 +1,10 @@
-"""Use cases for metric reports and resumes.
+"""Use case: metric reports.
 
 A report is idempotent per (run, step, metric name) among counted reports. Its
 effective step is ``max(step, horizon + 1)`` so no promised value ever changes; the
-engine folds it into the metric state, which is cached per state version.
+engine folds it into the metric state, which is cached per state version. A report of a
+rank of a launch waits at its report point for the launch's other ranks and is decided on
+their mean (``launches.gather``).
 """
 
 from __future__ import annotations
@@ -21,10 +23,9 @@ from lrhub_service.usecases.compiled import (
 )
 from lrhub_service.usecases.compute import UNKNOWN_US, affordable_steps, request_us
 from lrhub_service.usecases.errors import Conflict, Invalid
-from lrhub_service.usecases.hub import Hub, load_compiled
+from lrhub_service.usecases.hub import Hub
 from lrhub_service.usecases.idempotency import IdemKey
 from lrhub_service.usecases.report_list import json_metric, split_value
-from lrhub_service.usecases.run_json import run_json
 from lrhub_service.usecases.status import STATUS_RUNNING, status_of
 from lrhub_service.usecases.unit_of_work import RunWork
 from lrhub_service.usecases.values import value_json, window_count, window_json
@@ -72,7 +73,7 @@ async def _report(
         gathered = await launches.gather(work, step, metrics, worker)
         if gathered is not None and gathered.mean is None:
             await touch_worker(work.records, run_id, worker, step)
-            return _pending(step, gathered)
+            return gathered.pending_answer(step)
         if gathered is not None:
             metrics = gathered.mean or metrics
     for name, value in metrics.items():
@@ -122,20 +123,6 @@ async def _report(
         ),
         "window": body,
         "pending": None,
-    }
-
-
-def _pending(step: int, gathered: launches.Gathered) -> dict[str, Any]:
-    """The answer while a launch's report point waits for its other ranks: ask again."""
-    return {
-        "step": step,
-        "effective_step": step,
-        "decision": None,
-        "stop": False,
-        "diverged": False,
-        "values": None,
-        "window": None,
-        "pending": gathered.pending_json(),
     }
 
 
@@ -232,40 +219,3 @@ async def _late(
         UNKNOWN_US, "step", refold, schedule, compiled.folded, group, later, base
     )
     return folded, decision, before + after
-
-
-async def resume(
-    hub: Hub,
-    run_id: int,
-    step: int,
-    worker: dict[str, Any] | None,
-    idem: IdemKey | None = None,
-) -> dict[str, Any]:
-    """Set the run back to ``step``: later reports stop counting, the state is refolded."""
-
-    async def act(work: RunWork) -> tuple[int, dict[str, Any]]:
-        run = work.run
-        dropped = await work.records.uncount_reports(run_id, after_step=step)
-        await work.launches.drop_rank_reports(run_id, after_step=step)
-        await work.rows.update(run_id, progress=step, horizon=step, next_step=step, clean_exit=None)
-        await work.new_state_version()
-        compiled: CompiledRun | None
-        try:
-            compiled = await load_compiled(
-                work.rows, work.records, run_id, work.hub.evaluator, write=True
-            )
-        except Conflict:  # not attached yet: nothing to refold
-            compiled = None
-        if compiled is not None:
-            await work.rows.update(run_id, status=status_of(compiled.folded.latest()))
-        work.keep(compiled)
-        await events.record(
-            work.records,
-            run_id,
-            events.EventKind.RESUMED,
-            step,
-            {"from_progress": run.progress, "uncounted_reports": dropped, "worker": worker},
-        )
-        return 200, run_json(await work.rows.get(run_id))
-
-    return (await unit_of_work.write(hub, run_id, idem, act))[1]  # type: ignore[no-any-return]
