@@ -16,11 +16,16 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 from client_support import WORKER, assert_same_trace, free_port, make_optimizer, read_values
+
+import lrhub
+from lrhub.identity import WorkerIdentity, detect_identity
 
 LAUNCHES = 10
 STEPS = 8  # per launch
@@ -107,3 +112,35 @@ def test_ranks_of_torchrun_launches_agree_and_decide_on_the_mean(
     lrs = {lr for lrs, _moms in reference for lr in lrs}
     assert len(lrs) >= 3  # the mean metric made several plateau decisions
     assert ahead >= 2  # rank 1 often came after rank 0 moved on, and still started with it
+
+
+def test_the_launch_comes_from_torchrun_or_from_attach(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {"RANK": "1", "WORLD_SIZE": "2", "MASTER_ADDR": "10.0.0.1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("MASTER_PORT", "29500")
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "job7")
+    monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "2")
+    assert detect_identity().launch == "job7@10.0.0.1:29500#2"  # a restart is a new launch
+    assert detect_identity("mine").launch == "mine"
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert detect_identity().launch is None and "launch" not in detect_identity().to_json()
+
+
+def test_a_report_waits_for_the_other_rank_and_both_get_the_mean(
+    server: Any, run_name: str
+) -> None:
+    run = lrhub.Client(server.url).create_run(run_name, SPEC)
+
+    def rank(r: int) -> WorkerIdentity:
+        return WorkerIdentity(rank=r, world_size=2, local_rank=r, host="h", pid=r, launch="x")
+
+    for r in (0, 1):
+        run.register_worker([0.1], None, rank(r))
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(run.report, 1, 1.0, worker=rank(0))
+        time.sleep(0.3)  # rank 0 waits for rank 1 meanwhile
+        assert not first.done()
+        second = pool.submit(run.report, 1, 2.0, worker=rank(1))
+        answers = [first.result(timeout=10), second.result(timeout=10)]
+    assert answers[0] == answers[1] and answers[0].pending is None
+    assert [r["metrics"]["loss"] for r in run.reports()] == [1.5]
