@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from lrhub.errors import BadRequestError
 from lrhub.identity import WorkerIdentity, detect_identity
+from lrhub.metrics import json_metric, metrics_dict
 from lrhub.types import Event, ReportResult, Revision, RunInfo, Value, Window
 from lrhub.window_codec import WINDOW_ACCEPT
 
@@ -19,35 +20,13 @@ POLL_FIRST_S = 0.01  # a pending report asks again after this pause, doubling...
 POLL_MAX_S = 0.2  # ...up to this one
 
 
-def metrics_dict(metrics: float | Mapping[str, float], name: str = "loss") -> dict[str, float]:
-    """``{"loss": 0.5}`` from a number or a mapping of metric names to numbers."""
-    items = dict(metrics) if isinstance(metrics, Mapping) else {name: metrics}
-    if not items:
-        raise ValueError("metrics must name at least one metric")
-    out: dict[str, float] = {}
-    for key, value in items.items():
-        try:
-            out[str(key)] = float(value)  # tensors and numpy scalars convert too
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"metric {key!r} must be a number, got {value!r}") from exc
-    return out
-
-
-def json_metric(value: float) -> float | str:
-    """JSON has no NaN or infinity: send them as "NaN", "Infinity", "-Infinity"."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
-
-
 class Run:
     """A run stored on the server. ``run.info`` holds its last fetched record."""
 
     def __init__(self, client: Client, info: RunInfo) -> None:
         self.client = client
         self.info = info
+        self._send_launch = True  # False after a server older than launches refused one
 
     def __repr__(self) -> str:
         i = self.info
@@ -65,7 +44,10 @@ class Run:
         return f"/v1/runs/{self.info.id}{suffix}"
 
     def _worker(self, worker: WorkerIdentity | None) -> dict[str, Any]:
-        return (worker or detect_identity()).to_json()
+        data = (worker or detect_identity()).to_json()
+        if not self._send_launch:
+            data.pop("launch", None)
+        return data
 
     def refresh(self) -> Run:
         """Reload the run's record from the server (returns ``self``)."""
@@ -107,13 +89,10 @@ class Run:
         wait: bool = True,
         **request: Any,
     ) -> ReportResult:
-        """Report metrics at ``step`` (the step the scheduler moves to with them). ``window``
-        caps the steps of the answer's window (the server's default otherwise).
-
-        The ranks of one launch decide each report point together, on the mean of their
-        metrics: until every rank has reported (or the server's ``report_wait_s`` is over)
-        the answer is ``pending``. With ``wait`` (the default) this call reports again with
-        a growing pause until the decision comes, at most a second past the server's wait."""
+        """Report metrics at ``step`` (the step the scheduler moves to with them); ``window``
+        caps the answer's window. The ranks of a launch decide a report point on the mean
+        of their metrics: until all reported (or the server's wait ran out) the answer is
+        ``pending``, and with ``wait`` this call asks again until the decision comes."""
         numbers = metrics_dict(metrics, metric_name)
         body: dict[str, Any] = {
             "step": step,
@@ -244,7 +223,15 @@ class Run:
             "base_momentums": base_momentums,
             "worker": self._worker(worker),
         }
-        data = self.client.request("POST", self._path("/attach"), json=body)
+        try:
+            data = self.client.request("POST", self._path("/attach"), json=body)
+        except BadRequestError as exc:  # a server older than launches: attach without one
+            if "launch" not in body["worker"] or not any(
+                str(e.get("loc", "")).endswith("worker.launch") for e in exc.errors
+            ):
+                raise
+            self._send_launch = False
+            return self.register_worker(base_lrs, base_momentums, worker)
         self.info = RunInfo.from_json(data["run"])
         return int(data["start_step"]), Value.from_json(data["values"]), data.get("clean_exit")
 

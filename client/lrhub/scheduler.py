@@ -21,8 +21,9 @@ from lrhub.cursor import PrefetchBound, WindowCursor
 from lrhub.driver import RunDriver
 from lrhub.errors import ConflictError, ResumeWarning
 from lrhub.identity import detect_identity
+from lrhub.metrics import metrics_dict
 from lrhub.optim import bind_optimizer, is_tensor
-from lrhub.run import Run, metrics_dict
+from lrhub.run import Run
 from lrhub.usage import check_step, claim_optimizer, register_driver
 
 

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("world_size", sa.Integer(), nullable=False),
         sa.Column("start_step", sa.BigInteger(), nullable=False),
         sa.Column("clean_exit", sa.Boolean(), nullable=True),
+        sa.Column("resumed_step", sa.BigInteger(), nullable=True),
         sa.Column("members", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

@@ -98,3 +98,16 @@ def test_resume_forgets_pending_rank_reports_after_its_step(api: Any) -> None:
     report(api, rid, 1, 1.0, worker(0))
     api.post(f"/v1/runs/{rid}/resume", json={"step": 0})
     assert report(api, rid, 1, 5.0, worker(0))["pending"]["ranks"] == 1  # a new value is fine
+
+
+def test_every_rank_loading_one_checkpoint_rewinds_the_run_once(api: Any) -> None:
+    rid = make_run(api, PLATEAU, base_lrs=None)["id"]
+    for rank in (0, 1):
+        attach(api, rid, worker(rank))
+    resumed = api.post(f"/v1/runs/{rid}/resume", json={"step": 5, "worker": worker(0)})
+    assert resumed.json()["progress"] == 5
+    api.post(f"/v1/runs/{rid}/progress", json={"step": 9, "worker": worker(0)})
+    again = api.post(f"/v1/runs/{rid}/resume", json={"step": 5, "worker": worker(1)})
+    assert again.status_code == 200 and again.json()["progress"] == 9  # rank 0 is not rewound
+    kinds = [e["kind"] for e in api.get(f"/v1/runs/{rid}/events").json()["items"]]
+    assert kinds.count("resumed") == 1

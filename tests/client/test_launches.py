@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import torch
 from client_support import WORKER, assert_same_trace, free_port, make_optimizer, read_values
@@ -144,3 +145,39 @@ def test_a_report_waits_for_the_other_rank_and_both_get_the_mean(
         answers = [first.result(timeout=10), second.result(timeout=10)]
     assert answers[0] == answers[1] and answers[0].pending is None
     assert [r["metrics"]["loss"] for r in run.reports()] == [1.5]
+
+
+class OlderServer(httpx.BaseTransport):
+    """The real server, refusing ``worker.launch`` as a server older than launches does."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.refused = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and b'"launch"' in request.content:
+            self.refused += 1
+            problem = {
+                "type": "https://lrhub.dev/problems/422",
+                "title": "Unprocessable Content",
+                "status": 422,
+                "detail": "worker.launch: Extra inputs are not permitted",
+                "errors": [{"loc": "worker.launch", "msg": "Extra inputs are not permitted"}],
+            }
+            return httpx.Response(422, json=problem, request=request)
+        return self.inner.handle_request(request)
+
+
+def test_a_server_older_than_launches_is_sent_none(
+    server: Any, run_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    transport = OlderServer()
+    run = lrhub.Client(server.url, transport=transport).create_run(run_name, SPEC)
+    optimizer = make_optimizer("sgd", [0.1])
+    scheduler = run.attach(optimizer)
+    assert scheduler.identity.launch is not None and transport.refused == 1
+    optimizer.step()
+    scheduler.step(1.0)  # the report goes without the launch: no second refusal
+    assert transport.refused == 1 and scheduler.get_last_lr() == [0.1]
+    scheduler.close(1.0)

@@ -64,9 +64,7 @@ class Run(Body):
     progress: int
     horizon: int
     next_step: int
-    status: str = Field(
-        description="created, running, stopped, diverged or archived"
-    )
+    status: str = Field(description="created, running, stopped, diverged or archived")
     clean_exit: bool | None
     archived_at: str | None = Field(description="when it was archived (null: not archived)")
     created_at: str

@@ -31,10 +31,8 @@ class LaunchRows:
             insert(Launch).values(run_id=run_id, launch_key=key, created_at=utcnow(), **values)
         )
 
-    async def set_members(self, launch_id: int, members: dict[str, Any]) -> None:
-        await self.conn.execute(
-            update(Launch).where(Launch.id == launch_id).values(members=members)
-        )
+    async def update(self, launch_id: int, **values: Any) -> None:
+        await self.conn.execute(update(Launch).where(Launch.id == launch_id).values(**values))
 
     async def rank_reports(self, launch_id: int, step: int) -> list[Any]:
         """Rank, metrics and arrival time of every rank's report at ``step``, by rank."""

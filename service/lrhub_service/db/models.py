@@ -178,7 +178,8 @@ class Worker(Base):
 
 class Launch(Base):
     """One launch of a job on a run: its world size, the start step its first attach fixed
-    for every rank, and the ranks that attached (``members``: rank -> "host:pid")."""
+    for every rank, the step its first resume set (``resumed_step``), and the ranks that
+    attached (``members``: rank -> "host:pid")."""
 
     __tablename__ = "launches"
     __table_args__ = (Index("ix_launches_run_key", "run_id", "launch_key"),)
@@ -189,6 +190,7 @@ class Launch(Base):
     world_size: Mapped[int] = mapped_column(Integer)
     start_step: Mapped[int] = mapped_column(BigInteger)
     clean_exit: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    resumed_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     members: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -4,7 +4,9 @@ A launch is one start of a job: the workers whose identity carries the same ``la
 key (torchrun's run id, rendezvous address and restart count, or attach's ``launch_id``).
 Its first attach fixes the start step (and the clean-exit flag it saw) for every rank of
 the launch, and records the job's world size. A rank attaching to a launch whose slot for
-its rank is taken (by another process) starts a new launch of the same key.
+its rank is taken (by another process) starts a new launch of the same key. Likewise the
+first resume of a launch (a checkpoint loaded by every rank) rewinds the run; the other
+ranks' resumes to the same step change nothing.
 
 A report point of a launch with more than one rank is decided once, on the mean of every
 rank's metrics: each rank's report is stored (``rank_reports``); the write that brings
@@ -63,7 +65,7 @@ async def join(work: RunWork, worker: dict[str, Any] | None) -> tuple[int, bool 
         and slot not in launch.members
         and member.rank < launch.world_size
     ):
-        await work.launches.set_members(launch.id, {**launch.members, slot: member.process})
+        await work.launches.update(launch.id, members={**launch.members, slot: member.process})
         return int(launch.start_step), launch.clean_exit
     await work.launches.add(
         run.id,
@@ -74,6 +76,22 @@ async def join(work: RunWork, worker: dict[str, Any] | None) -> tuple[int, bool 
         members={slot: member.process},
     )
     return int(run.progress), run.clean_exit
+
+
+async def resumed_by_another_rank(work: RunWork, worker: dict[str, Any] | None, step: int) -> bool:
+    """Whether a rank of the worker's launch already resumed the run at ``step`` (so this
+    resume, the same checkpoint loaded by another rank, changes nothing); else it notes
+    that this launch resumes at ``step``."""
+    member = member_of(worker)
+    if member is None or member.world_size <= 1:
+        return False
+    launch = await work.launches.latest(work.run.id, member.key)
+    if launch is None:
+        return False
+    if launch.resumed_step == step:
+        return True
+    await work.launches.update(launch.id, resumed_step=step)
+    return False
 
 
 @dataclass(frozen=True)

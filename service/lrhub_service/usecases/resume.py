@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lrhub_service.usecases import events, unit_of_work
+from lrhub_service.usecases import events, launches, unit_of_work
 from lrhub_service.usecases.compiled import CompiledRun
 from lrhub_service.usecases.errors import Conflict
 from lrhub_service.usecases.hub import Hub, load_compiled
@@ -21,10 +21,15 @@ async def resume(
     worker: dict[str, Any] | None,
     idem: IdemKey | None = None,
 ) -> dict[str, Any]:
-    """Set the run back to ``step``: later reports stop counting, the state is refolded."""
+    """Set the run back to ``step``: later reports stop counting, the state is refolded.
+
+    Once per launch and step: another rank of the same launch resuming at the same step
+    (every rank loads the checkpoint) gets the run as it is."""
 
     async def act(work: RunWork) -> tuple[int, dict[str, Any]]:
         run = work.run
+        if await launches.resumed_by_another_rank(work, worker, step):
+            return 200, run_json(run)
         dropped = await work.records.uncount_reports(run_id, after_step=step)
         await work.launches.drop_rank_reports(run_id, after_step=step)
         await work.rows.update(run_id, progress=step, horizon=step, next_step=step, clean_exit=None)
