@@ -57,6 +57,12 @@ class LaunchRows:
             )
         )
 
+    async def drop_rank_reports_at(self, launch_id: int, step: int) -> None:
+        """Forget a launch's rank reports at a report point once it is decided."""
+        await self.conn.execute(
+            delete(RankReport).where(RankReport.launch_id == launch_id, RankReport.step == step)
+        )
+
     async def drop_rank_reports(self, run_id: int, after_step: int = -1) -> None:
         """Forget the rank reports later than ``after_step`` (a resume or a restart)."""
         await self.conn.execute(

@@ -14,6 +14,8 @@ the last rank decides, and until then a report answers ``pending`` (nothing deci
 values) and the rank asks again. The first report of a point starts a wait of
 ``report_wait_s``; a report (or a rank asking again) after it decides on the mean of the
 ranks that arrived. Nothing waits while holding a lock: every request is one short write.
+Once decided, the mean is the step's counted report (its worker says how many ranks it is
+the mean of) and the rank reports go; a rank reporting later gets the decision.
 """
 
 from __future__ import annotations
@@ -149,6 +151,7 @@ async def gather(
     ranks = len(reports)
     if ranks < launch.world_size and left > 0:
         return Gathered(None, ranks, launch.world_size, round(left, 3))
+    await work.launches.drop_rank_reports_at(launch.id, step)  # the counted mean stands
     return Gathered(_mean(r.metrics for r in reports), ranks, launch.world_size, 0.0)
 
 

@@ -74,8 +74,9 @@ async def _report(
         if gathered is not None and gathered.mean is None:
             await touch_worker(work.records, run_id, worker, step)
             return gathered.pending_answer(step)
-        if gathered is not None:
+        if gathered is not None:  # decided now, on the ranks' mean: recorded with its count
             metrics = gathered.mean or metrics
+            worker = {**(worker or {}), "mean_of": gathered.ranks}
     for name, value in metrics.items():
         if name not in stored:
             continue
