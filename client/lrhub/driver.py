@@ -26,6 +26,14 @@ from lrhub.types import Value
 log = logging.getLogger("lrhub")
 
 
+def progress_step(cursor: WindowCursor) -> int:
+    """The step to record as this worker's progress: the current one, but never a report
+    point it holds at while the decision there is pending (recorded progress is promised,
+    so the decision would apply a step late)."""
+    step, due = cursor.step, cursor.report_due()
+    return min(step, due - 1) if due is not None else step
+
+
 class RunDriver:
     """The values of one scheduler: see the module docstring."""
 
@@ -54,7 +62,7 @@ class RunDriver:
         self.prefetcher = Prefetcher(
             run,
             binding.block,
-            functools.partial(getattr, cursor, "step"),
+            functools.partial(progress_step, cursor),
             identity,
             progress_every_s=progress_every_s,
             flush_timeout_s=flush_timeout_s,

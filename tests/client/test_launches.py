@@ -26,6 +26,8 @@ import torch
 from client_support import WORKER, assert_same_trace, free_port, make_optimizer, read_values
 
 import lrhub
+from lrhub.cursor import Block, WindowCursor
+from lrhub.driver import progress_step
 from lrhub.identity import WorkerIdentity, detect_identity
 
 LAUNCHES = 10
@@ -181,3 +183,13 @@ def test_a_server_older_than_launches_is_sent_none(
     scheduler.step(1.0)  # the report goes without the launch: no second refusal
     assert transport.refused == 1 and scheduler.get_last_lr() == [0.1]
     scheduler.close(1.0)
+
+
+def test_progress_never_records_a_report_point_still_pending() -> None:
+    cursor = WindowCursor(-1)
+    cursor.offer(Block(start=0, lrs=[[0.1, 0.1, 0.1, 0.1]], next_report=4))
+    for _ in range(4):
+        cursor.advance()
+    assert cursor.step == 3 and progress_step(cursor) == 3
+    assert cursor.advance() == -1  # holding at the report point, waiting for the decision
+    assert progress_step(cursor) == 3

@@ -38,7 +38,7 @@ class Member:
     key: str
     rank: int
     world_size: int
-    process: str  # "host:pid": tells a rank attaching again from a new launch
+    process: str  # "host:pid", recorded as the holder of its rank in the launch
 
 
 def member_of(worker: dict[str, Any] | None) -> Member | None:
