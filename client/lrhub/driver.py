@@ -92,8 +92,8 @@ class RunDriver:
 
     def resume(self, step: int) -> None:
         """Make ``step`` the run's progress and this worker's position."""
+        self.prefetcher.forget_fetch()  # first: a fetch in flight must not resync progress
         self.run.resume(step, worker=self.identity)
-        self.prefetcher.forget_fetch()
         self.cursor.reset(step)
         self.fetch_now(step)
 
@@ -141,7 +141,7 @@ class RunDriver:
             self.cursor.fetch_settled(message.generation)
             if message.block is not None:
                 self.cursor.offer(message.block)
-            else:  # a refused fetch: ask again only after a pause
+            elif message.generation == self.cursor.generation:  # refused: pause, then ask
                 self._retry_at = time.monotonic() + self.prefetcher.probe_every_s
         else:  # Reported
             if message.result is not None:
