@@ -26,7 +26,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
+from support.server import free_port
 
 REQUIRE_POSTGRES = os.environ.get("LRHUB_REQUIRE_POSTGRES") == "1"
 READY_TIMEOUT = 30.0
@@ -242,10 +242,6 @@ def api(api_factory: Callable[..., Any]) -> Any:
     return api_factory()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class LiveServer:

@@ -8,7 +8,6 @@ import os
 import pty
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.server import free_port
 
 from lrhub_service.settings import Settings
 
@@ -24,10 +24,6 @@ READY_TEXT = re.compile(r"^\d\d:\d\d:\d\d INFO  lrhub\.app  lrhub ready  databas
 STARTED_TEXT = re.compile(r"^\d\d:\d\d:\d\d INFO  uvicorn  Started server process \[\d+\]$")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve_once(

@@ -23,7 +23,8 @@ from typing import Any
 import httpx
 import pytest
 import torch
-from client_support import WORKER, assert_same_trace, free_port, make_optimizer, read_values
+from client_support import WORKER, assert_same_trace, make_optimizer, read_values
+from support.server import free_port
 
 import lrhub
 from lrhub.cursor import Block, WindowCursor

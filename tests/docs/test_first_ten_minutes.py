@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.server import free_port
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "first-ten-minutes.md"
 
@@ -26,12 +27,6 @@ def commands(body: str) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.slow

@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 from support.runs import create_attached_run
+from support.server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,11 +51,6 @@ def run_lrhub(args: list[str], database_url: str, timeout: float = 120) -> str:
     return done.stdout
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def get_status(url: str, timeout: float = 2.0) -> int | None:
