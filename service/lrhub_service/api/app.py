@@ -20,7 +20,16 @@ from lrhub_service.api.middleware import (
 from lrhub_service.api.openapi import build_openapi
 from lrhub_service.api.readiness import ReadinessGate
 from lrhub_service.api.responses import OrjsonResponse
-from lrhub_service.api.routes import lifecycle, limits, lr_finder, ops, preview, runs, values
+from lrhub_service.api.routes import (
+    lifecycle,
+    limits,
+    lr_finder,
+    ops,
+    preview,
+    runs,
+    values,
+    views,
+)
 from lrhub_service.api.routing import TrailingSlashMiddleware, on_method_not_allowed
 from lrhub_service.bootstrap import close_hub, open_hub
 from lrhub_service.observability import LoopLagMonitor, Metrics
@@ -83,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         values.write,
         runs.read,
         runs.write,
+        views.router,
         lifecycle.router,
         preview.router,
         lr_finder.router,

@@ -39,11 +39,20 @@ class RunRows:
             query = query.with_for_update()
         return (await self.conn.execute(query)).first()
 
-    async def page(self, limit: int, before: int | None, archived: str = "exclude") -> list[Any]:
+    async def page(
+        self,
+        limit: int,
+        before: int | None,
+        archived: str = "exclude",
+        *,
+        name_contains: str | None = None,
+        statuses: tuple[str, ...] | None = None,
+    ) -> list[Any]:
         """Up to ``limit`` runs, newest first, with ids below ``before``.
 
         ``archived``: ``exclude`` (the default) hides archived runs, ``only`` lists just
-        them, ``include`` lists every run.
+        them, ``include`` lists every run. ``name_contains``: a case-insensitive part of
+        the name; ``statuses``: stored statuses to keep.
         """
         query = select(*RUN_COLUMNS).order_by(Run.id.desc()).limit(limit)
         if before is not None:
@@ -52,6 +61,11 @@ class RunRows:
             query = query.where(Run.archived_at.is_(None))
         elif archived == "only":
             query = query.where(Run.archived_at.is_not(None))
+        if name_contains:
+            needle = name_contains.lower()
+            query = query.where(func.lower(Run.name).contains(needle, autoescape=True))
+        if statuses is not None:
+            query = query.where(Run.status.in_(statuses))
         return list((await self.conn.execute(query)).all())
 
     async def count_by_status(self) -> list[tuple[str, bool, int]]:

@@ -1,0 +1,83 @@
+"""A dry-run revision: validate a new schedule against a run and preview its curve from
+the step it would take effect, storing nothing (no revision, no event, no promise)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from lrhub_service.usecases.compiled import build
+from lrhub_service.usecases.compute import UNKNOWN_US, curve_budget
+from lrhub_service.usecases.downsample import SAMPLES, downsample
+from lrhub_service.usecases.errors import Archived, Conflict, run_not_found
+from lrhub_service.usecases.hub import Hub, active_segments, segments_of
+from lrhub_service.usecases.plan import planned_steps
+from lrhub_service.usecases.revisions import check_revision, plan_revision
+from lrhub_service.usecases.run_view import span_for
+from lrhub_service.usecases.runs import parse_schedule
+
+
+async def dry_run(
+    hub: Hub,
+    run_id: int,
+    schedule: Any,
+    *,
+    from_step: int | None,
+    from_step_exact: bool,
+    continue_value: bool,
+    clock: str,
+    expected_revision: int | None,
+    points: int,
+) -> dict[str, Any]:
+    """What ``revise`` would do now: the same checks (412, 409, 422 naming the field), the
+    effective step and joining factors, and the new curve from the effective step on."""
+    canonical = await hub.evaluator.run(UNKNOWN_US, "schedule", parse_schedule, schedule)
+    async with hub.reading() as (runs, records):
+        run = await runs.get(run_id)
+        if run is None:
+            raise run_not_found(run_id)
+        segments = await segments_of(records, run_id)
+    current_span = span_for(run, active_segments(segments))
+    if run.archived_at is not None:
+        raise Archived(run.id, run.name)
+    check_revision(run, expected_revision)
+    try:
+        compiled = await hub.compiled_fresh(run_id, run.revision, run.state_version)
+    except Conflict:
+        compiled = None  # no base values yet
+    async with hub.reading() as (_runs, records):
+        planned = await plan_revision(
+            hub,
+            run,
+            records,
+            compiled,
+            canonical,
+            from_step=from_step,
+            from_step_exact=from_step_exact,
+            continue_value=continue_value,
+            clock=clock,
+        )
+    effective = planned.segment.start
+    own = planned_steps(canonical, (run.options or {}).get("steps_per_epoch"))
+    end = max(current_span, effective + 1, (own or 0) + planned.segment.clock_offset)
+    trial, found = planned.trial, planned.cost
+    if planned.scale is not None:  # ``continue``: draw the joined curve the run would get
+        joined = replace(planned.segment, scale=planned.scale)
+        args = (run.base_lrs, run.base_momentums, (run.options or {}).get("steps_per_epoch"))
+        trial, found = await hub.evaluator.run(
+            UNKNOWN_US, "schedule", build, active_segments([*segments, joined]), *args
+        )
+    curve = None
+    if trial is not None and found is not None:
+        samples, cost = curve_budget(found, trial.num_groups, points, SAMPLES)
+        curve = await hub.evaluator.run(
+            cost, "points", downsample, trial, effective, end, points, samples
+        )
+    return {
+        "stored": False,
+        "revision": planned.segment.revision,
+        "effective_step": effective,
+        "schedule": canonical,
+        "scale": planned.scale,
+        "curve": curve,
+    }
