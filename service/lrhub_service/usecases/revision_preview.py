@@ -1,20 +1,23 @@
-"""A dry-run revision: validate a new schedule against a run and preview its curve from
-the step it would take effect, storing nothing (no revision, no event, no promise)."""
+"""Curves of schedules that are not stored: a dry-run revision (validate a new schedule
+against a run and preview its curve from the step it would take effect: no revision, no
+event, no promise) and a lone spec's curve (the playground)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
 
-from lrhub_service.usecases.compiled import build
+from lrhub_service.engine import SpecError
+from lrhub_service.usecases.compiled import SegmentRecord, build
 from lrhub_service.usecases.compute import UNKNOWN_US, curve_budget
 from lrhub_service.usecases.downsample import SAMPLES, downsample
-from lrhub_service.usecases.errors import Archived, Conflict, run_not_found
+from lrhub_service.usecases.errors import Archived, Conflict, Invalid, run_not_found
 from lrhub_service.usecases.hub import Hub, active_segments, segments_of
 from lrhub_service.usecases.plan import planned_steps
 from lrhub_service.usecases.revisions import check_revision, plan_revision
 from lrhub_service.usecases.run_view import span_for
-from lrhub_service.usecases.runs import parse_schedule
+from lrhub_service.usecases.runs import needs_base_lr, parse_schedule
+from lrhub_service.usecases.spec_errors import invalid_spec
 
 
 async def dry_run(
@@ -81,3 +84,51 @@ async def dry_run(
         "scale": planned.scale,
         "curve": curve,
     }
+
+
+def _spec_curve(
+    canonical: dict[str, Any],
+    steps: int,
+    points: int,
+    base_lrs: list[float] | None,
+    base_momentums: list[float] | None,
+    steps_per_epoch: int | None,
+) -> dict[str, Any]:
+    """Build a lone spec and downsample its first ``steps`` values (on the worker)."""
+    segment = SegmentRecord(revision=1, start=0, schedule=canonical, clock_offset=0, scale=None)
+    try:
+        schedule, found = build([segment], base_lrs, base_momentums, steps_per_epoch)
+    except SpecError as exc:
+        if needs_base_lr(exc):
+            raise Invalid(
+                "this schedule has no base_lr: give base_lrs (or base_lr in the spec)",
+                loc="base_lrs",
+            ) from exc
+        raise invalid_spec(exc, "schedule", built=True) from exc
+    samples, _cost = curve_budget(found, schedule.num_groups, points, SAMPLES)
+    return downsample(schedule, 0, steps, points, samples)
+
+
+async def spec_curve(
+    hub: Hub,
+    schedule: Any,
+    steps: int,
+    points: int,
+    base_lrs: list[float] | None,
+    base_momentums: list[float] | None,
+    steps_per_epoch: int | None,
+) -> dict[str, Any]:
+    """A spec's curve over its first ``steps`` steps in ``points`` buckets, stored nowhere
+    (the playground's preview; its cost follows ``points``, not ``steps``)."""
+    canonical = await hub.evaluator.run(UNKNOWN_US, "schedule", parse_schedule, schedule)
+    return await hub.evaluator.run(
+        UNKNOWN_US,
+        "points",
+        _spec_curve,
+        canonical,
+        steps,
+        points,
+        base_lrs,
+        base_momentums,
+        steps_per_epoch,
+    )

@@ -11,8 +11,8 @@ from starlette.responses import Response
 from lrhub_service.api.problems import declared
 from lrhub_service.api.responses import etag_response, hub_of, json_response
 from lrhub_service.api.routes.runs import RunId, if_match_revision
-from lrhub_service.api.schemas import MAX_STEP, METRIC_PATTERN, Revise
-from lrhub_service.api.view_bodies import DryRun, MetricCurves, Overview, RunCurve
+from lrhub_service.api.schemas import MAX_STEP, METRIC_PATTERN, Preview, Revise
+from lrhub_service.api.view_bodies import Curve, DryRun, MetricCurves, Overview, RunCurve
 from lrhub_service.usecases import revision_preview, run_view
 from lrhub_service.usecases.downsample import MAX_POINTS
 from lrhub_service.usecases.errors import Invalid
@@ -86,3 +86,21 @@ async def dry_run(
         points=points,
     )
     return json_response(result)
+
+
+@router.post("/preview/curve", response_model=Curve)
+async def preview_curve(request: Request, body: Preview, points: Points = 600) -> Response:
+    """A spec's curve over its first ``steps`` steps in ``points`` buckets (min and max
+    per bucket); nothing is stored. The cost follows ``points``: ``steps`` may be large."""
+    if body.steps > MAX_STEP:
+        raise Invalid(f"must be <= {MAX_STEP}", loc="steps")
+    curve_body = await revision_preview.spec_curve(
+        hub_of(request),
+        body.schedule,
+        body.steps,
+        points,
+        body.base_lrs,
+        body.base_momentums,
+        body.steps_per_epoch,
+    )
+    return json_response(curve_body)
