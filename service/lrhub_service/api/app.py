@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from lrhub_service.api import docs, problems
+from lrhub_service.api import dashboard, docs, problems
 from lrhub_service.api.auth import AuthMiddleware
 from lrhub_service.api.fastread import FastReadMiddleware
 from lrhub_service.api.middleware import (
@@ -99,10 +99,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limits.router,
         ops.router,
         docs.router,
+        dashboard.router,
     ):
         app.include_router(router)
     docs.mount_assets(app)
+    dashboard.mount(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(dashboard.SecurityHeadersMiddleware)
     app.add_middleware(FastReadMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(AuthMiddleware)

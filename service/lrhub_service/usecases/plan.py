@@ -54,7 +54,7 @@ def span_of(row: Any, revision_step: int = 0, clock_offset: int = 0) -> int:
     revision's clock), its progress and that revision's start, whichever reaches furthest
     (``FALLBACK_STEPS`` or a quarter past progress when the spec names no length)."""
     planned = planned_steps(row.schedule, (row.options or {}).get("steps_per_epoch"))
-    reached = max(row.progress, row.horizon, revision_step) + 1
+    reached = max(row.progress, revision_step) + 1  # not the horizon: windows run ahead
     if planned is None:
         return max(FALLBACK_STEPS, reached * 5 // 4)
     return max(planned + clock_offset, reached)
