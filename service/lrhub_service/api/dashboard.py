@@ -23,7 +23,8 @@ UI_PATH = "/ui"
 STATIC = Path(__file__).parent / "static"
 CSP = (
     "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' data:; "
-    # Plotly sets style attributes on the SVG it draws: styles only, never scripts
+    # Plotly adds its own style rules at run time (a strict style-src blocks them and logs
+    # errors; the plotly wheel ships no separate CSS): styles only, scripts stay strict
     "style-src 'self' 'unsafe-inline'; font-src 'self'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )

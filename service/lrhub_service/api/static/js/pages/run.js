@@ -95,7 +95,8 @@ export async function runPage(main, params, id) {
       ? `min and max per ${fmt.int(series.bucket)} steps` : "";
     draw(metricChart, band(series.steps, nums(series.min), nums(series.max),
       { name, color: COLORS[1] }), {
-      xaxis: { range: [0, view ? view.span : undefined], title: { text: "step" } },
+      xaxis: { range: [0, view ? view.span : undefined], title: { text: "step" },
+        separatethousands: true },
       yaxis: { type: logBox.checked ? "log" : "linear", exponentformat: "e" } });
   };
   const loadCurve = async () => {

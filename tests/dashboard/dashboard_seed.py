@@ -54,7 +54,7 @@ def seed(url: str, headers: dict[str, str] | None = None) -> dict[str, int]:
         cosine = {"type": "CosineAnnealingLR", "T_max": 12_000, "eta_min": 1e-4}
         ids["revised"] = _run(client, "bert-cosine", cosine, rank=0, host=XSS)
         _train(client, ids["revised"], range(250, 4_001, 250), {"rank": 0, "host": XSS})
-        decay = {"type": "StepLR", "step_size": 2_000, "gamma": 0.5}
+        decay = {"type": "LinearLR", "start_factor": 1.0, "end_factor": 0.05, "total_iters": 6_000}
         revision = {"schedule": decay, "from_step": 5_000, "continue": True, "clock": "restart"}
         _ok(client.post(f"/v1/runs/{ids['revised']}/revisions", json=revision))
         ids["finder"] = _run(client, "mlp-lr-finder", FINDER_SPEC)
