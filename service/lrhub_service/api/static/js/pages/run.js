@@ -38,10 +38,10 @@ export async function runPage(main, params, id) {
   const metricNote = h("p", { class: "muted small" });
   const [workersEl, eventsEl, specEl, revisionsEl] = [h("div"), h("div", { class: "scroll" }),
     h("pre"), h("div", { class: "scroll" })];
-  const actions = h("div", { class: "row" });
+  const actions = h("div", { class: "row actions" });
   const reviseSlot = h("div");
   fill(main, h("p", { class: "small" }, h("a", { href: "#/runs" }, "← Runs")), title, status,
-    h("section", { class: "card" }, factsSlot, h("div", { class: "row", style: null }, actions)),
+    h("section", { class: "card" }, factsSlot, actions),
     h("section", { class: "card" }, h("h2", {}, "Learning rate"), lrChart), momCard,
     reviseSlot,
     h("section", { class: "card" },
