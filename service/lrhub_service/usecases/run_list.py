@@ -2,7 +2,7 @@
 
 A status filter on a stored status (created, stopped, diverged, archived) is a WHERE
 clause; ``running``, ``stalled`` and ``finished`` are derived from stored running rows by
-the status rule, so their pages are filled from batches of those rows.
+the status rule, so their pages are filled from a scan of those rows' status columns.
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from lrhub_service.usecases.plan import planned_steps
 from lrhub_service.usecases.run_json import run_json
 from lrhub_service.usecases.status import (
     DERIVED_FROM_RUNNING,
+    STALLED_AFTER_S,
     STATUS_ARCHIVED,
     STATUS_RUNNING,
+    STATUS_STALLED,
     run_status,
 )
 from lrhub_service.usecases.values import read_value
 
-BATCH = 500
+BATCH = 2000
 
 
 def encode_cursor(run_id: int) -> str:
@@ -41,30 +43,40 @@ def decode_cursor(cursor: str) -> int:
         raise Invalid("cursor is not one this server handed out", loc="cursor") from exc
 
 
+async def _derived(
+    runs: Any, limit: int, before: int | None, q: str | None, status: str
+) -> tuple[list[Any], bool]:
+    """A page of ``running``, ``stalled`` or ``finished`` runs: the stored running rows are
+    scanned in batches (only the status rule's columns, bounded by the stall time in SQL),
+    then the page's rows are read whole."""
+    cutoff = datetime.now(timezone.utc) - timedelta(seconds=STALLED_AFTER_S)
+    bounds = {
+        STATUS_STALLED: {"updated_before": cutoff},
+        STATUS_RUNNING: {"updated_since": cutoff},
+    }.get(status, {})
+    now, found = datetime.now(timezone.utc), []
+    while True:
+        rows = await runs.status_inputs(BATCH, before, name_contains=q, **bounds)
+        found += [r.id for r in rows if run_status(r, now) == status]
+        if len(found) > limit or len(rows) < BATCH:
+            return await runs.by_ids(found[:limit]), len(found) > limit
+        before = rows[-1].id
+
+
 async def _page(
     hub: Hub, limit: int, before: int | None, archived: str, q: str | None, status: str | None
 ) -> tuple[list[Any], bool]:
     """Up to ``limit`` matching rows below ``before``, and whether more follow."""
-    if status == STATUS_ARCHIVED:
-        archived = "only"
-    elif status is not None:
-        archived = "exclude"
-    stored = None
-    if status is not None and status != STATUS_ARCHIVED:
-        stored = (STATUS_RUNNING,) if status in DERIVED_FROM_RUNNING else (status,)
-    found: list[Any] = []
-    now = datetime.now(timezone.utc)
     async with hub.reading() as (runs, _records):
-        while True:
-            batch_size = limit + 1 if status not in DERIVED_FROM_RUNNING else BATCH
-            rows = await runs.page(batch_size, before, archived, name_contains=q, statuses=stored)
-            if status in DERIVED_FROM_RUNNING:
-                found += [r for r in rows if run_status(r, now) == status]
-            else:
-                found += rows
-            if len(found) > limit or len(rows) < batch_size:
-                return found[:limit], len(found) > limit
-            before = rows[-1].id
+        if status in DERIVED_FROM_RUNNING:
+            return await _derived(runs, limit, before, q, status)
+        stored = None
+        if status == STATUS_ARCHIVED:
+            archived = "only"
+        elif status is not None:
+            archived, stored = "exclude", (status,)
+        rows = await runs.page(limit + 1, before, archived, name_contains=q, statuses=stored)
+    return rows[:limit], len(rows) > limit
 
 
 async def _current_lr(hub: Hub, row: Any) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -66,6 +67,42 @@ class RunRows:
             query = query.where(func.lower(Run.name).contains(needle, autoescape=True))
         if statuses is not None:
             query = query.where(Run.status.in_(statuses))
+        return list((await self.conn.execute(query)).all())
+
+    async def status_inputs(
+        self,
+        limit: int,
+        before: int | None,
+        *,
+        name_contains: str | None = None,
+        updated_before: datetime | None = None,
+        updated_since: datetime | None = None,
+    ) -> list[Any]:
+        """Up to ``limit`` unarchived running runs, newest first, below ``before``: just the
+        columns the status rule reads (a scan for a derived status; no other column loads).
+        ``updated_before`` / ``updated_since`` bound their last write."""
+        columns = (Run.id, Run.status, Run.archived_at, Run.clean_exit, Run.progress,
+                   Run.updated_at, Run.schedule, Run.options)
+        query = (
+            select(*columns)
+            .where(Run.archived_at.is_(None), Run.status == "running")
+            .order_by(Run.id.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            query = query.where(Run.id < before)
+        if name_contains:
+            needle = name_contains.lower()
+            query = query.where(func.lower(Run.name).contains(needle, autoescape=True))
+        if updated_before is not None:
+            query = query.where(Run.updated_at < updated_before)
+        if updated_since is not None:
+            query = query.where(Run.updated_at >= updated_since)
+        return list((await self.conn.execute(query)).all())
+
+    async def by_ids(self, run_ids: list[int]) -> list[Any]:
+        """The runs with these ids, newest first."""
+        query = select(*RUN_COLUMNS).where(Run.id.in_(run_ids)).order_by(Run.id.desc())
         return list((await self.conn.execute(query)).all())
 
     async def count_by_status(self) -> list[tuple[str, bool, int]]:
