@@ -233,3 +233,33 @@ def test_finder_marks_suggestions_and_creates_a_run(page: Any, dashboard: Dashbo
     made = httpx.get(f"{dashboard.url}/v1/runs/by-name/from-the-finder").json()
     assert made["schedule"]["type"] == "OneCycleLR"
     assert made["schedule"]["max_lr"] == pytest.approx(steepest["suggested_lr"])
+
+
+def test_runs_table_refreshes_itself(page: Any, dashboard: Dashboard) -> None:
+    page.goto(dashboard.url + "/#/runs")
+    expect(page.locator("tbody tr").first).to_be_visible(timeout=WAIT)
+    page.evaluate("() => { window.stillHere = true; }")
+    spec = {"type": "CosineAnnealingLR", "T_max": 100, "base_lr": 0.1}
+    made = httpx.post(f"{dashboard.url}/v1/runs", json={"name": "arrived-later", "schedule": spec})
+    assert made.status_code == 201
+    expect(page.locator("td.name", has_text="arrived-later")).to_have_count(1, timeout=WAIT)
+    assert page.evaluate("() => window.stillHere") is True
+
+
+def test_keyboard_reaches_a_run_and_opens_the_revise_form(page: Any, dashboard: Dashboard) -> None:
+    page.goto(dashboard.url + "/#/runs")
+    expect(page.locator("td.name", has_text="bert-cosine")).to_have_count(1, timeout=WAIT)
+    for _ in range(60):  # Tab through the page until the run's link has the focus
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.textContent") == "bert-cosine":
+            break
+    else:
+        pytest.fail("Tab never reached the run's link")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"#/runs/{dashboard.ids['revised']}$"), timeout=WAIT)
+    summary = page.locator("#revise summary")
+    expect(summary).to_be_visible(timeout=WAIT)
+    summary.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#revise")).to_have_attribute("open", "")
+    page.wait_for_function("() => location.hash.includes('revise=1')", timeout=WAIT)
