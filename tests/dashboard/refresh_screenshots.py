@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SHOWN = ("runs-list.png", "run-page.png")
+SHOWN = ("runs-list.png", "run-page.png", "revise-preview.png")
 
 
 def main() -> int:

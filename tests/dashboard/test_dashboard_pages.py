@@ -138,7 +138,9 @@ def revisions(dashboard: Dashboard, run_id: int) -> list[dict[str, Any]]:
     return answer.json()["items"]  # type: ignore[no-any-return]
 
 
-def test_revise_flow_dry_run_overlay_then_submit(page: Any, dashboard: Dashboard) -> None:
+def test_revise_flow_dry_run_overlay_then_submit(
+    page: Any, dashboard: Dashboard, screenshots: Path
+) -> None:
     run_id = dashboard.ids["revised"]
     before = len(revisions(dashboard, run_id))
     page.goto(f"{dashboard.url}/#/runs/{run_id}?revise=1")
@@ -149,15 +151,20 @@ def test_revise_flow_dry_run_overlay_then_submit(page: Any, dashboard: Dashboard
     expect(page.locator("#revise-spec-error")).to_contain_text("factor", timeout=WAIT)
     spec.fill(json.dumps({"type": "CosineAnnealingLR", "T_max": 3000, "eta_min": 1e-5}))
     page.get_by_label("From step").fill("6000")
+    page.get_by_label("Clock").select_option("restart")
     page.get_by_role("button", name="Preview (dry run)").click()
     expect(page.locator("#revise")).to_contain_text("from step 6,000", timeout=WAIT)
     names = wait_chart(page, "learning rate", f"preview r{before + 1}")["names"]
     assert "lr planned" in names
     assert len(revisions(dashboard, run_id)) == before  # a dry run stores nothing
+    page.locator("section", has_text="Learning rate").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(screenshots / "revise-preview.png"))
     page.get_by_role("button", name=re.compile("^Submit r")).click()
     expect(page.locator("#revise")).to_contain_text(f"Stored r{before + 1}", timeout=WAIT)
     stored = revisions(dashboard, run_id)
     assert len(stored) == before + 1 and stored[-1]["effective_step"] == 6000
+    assert stored[-1]["clock"] == "restart" and stored[-1]["continue"] is True
     history = page.locator("section", has_text="Revision history")
     expect(history).to_contain_text(f"r{before + 1}", timeout=WAIT)
 
