@@ -118,6 +118,14 @@ def test_runs_list_searches_filters_and_adds_live_details(api: Any) -> None:
     assert [r["name"] for r in running["items"]] == ["Alpha-three"] and running["next_cursor"]
     page2 = api.get("/v1/runs", params={"status": "running", "cursor": running["next_cursor"]})
     assert [r["name"] for r in page2.json()["items"]] == ["alpha-one"]
+    spec = {"type": "LinearLR", "total_iters": 5}
+    revised = {"schedule": spec, "from_step": 8, "clock": "restart"}
+    answer = api.post(f"/v1/runs/{done}/revisions", json=revised)
+    assert answer.status_code == 201
+    start = answer.json()["effective_step"]  # the new spec counts from there: 5 more steps
+    assert start == 10 and api.get(f"/v1/runs/{done}").json()["status"] == "running"
+    live = api.get("/v1/runs", params={"q": "beta", "detail": "live"}).json()["items"][0]
+    assert live["live"]["planned_steps"] == start + 5
     listed = api.get("/v1/runs")
     assert api.get("/v1/runs", headers={"If-None-Match": listed.headers["etag"]}).status_code == 304
     assert api.get("/v1/runs", params={"status": "lost"}).status_code == 422
@@ -133,5 +141,8 @@ def test_status_rule_derives_stalled_and_finished() -> None:
                       now) == "stalled"
     assert run_status(SimpleNamespace(**{**vars(row), "progress": 99}), now) == "finished"
     assert run_status(SimpleNamespace(**{**vars(row), "clean_exit": True}), now) == "finished"
+    restarted = {**vars(row), "progress": 150, "clock_offset": 100}  # a restart-clock revision
+    assert run_status(SimpleNamespace(**restarted), now) == "running"
+    assert run_status(SimpleNamespace(**{**restarted, "progress": 199}), now) == "finished"
     assert run_status(SimpleNamespace(**{**vars(row), "archived_at": now}), now) == "archived"
     assert run_status(SimpleNamespace(**{**vars(row), "status": "diverged"}), now) == "diverged"

@@ -49,12 +49,21 @@ def planned_steps(spec: Any, steps_per_epoch: int | None = None) -> int | None:
     return max(found) if found else None
 
 
-def span_of(row: Any, revision_step: int = 0, clock_offset: int = 0) -> int:
-    """How many steps the dashboard draws for a run: its plan (counted from the latest
-    revision's clock), its progress and that revision's start, whichever reaches furthest
-    (``FALLBACK_STEPS`` or a quarter past progress when the spec names no length)."""
+def planned_end(row: Any) -> int | None:
+    """The step count a run's current spec plans, counted from where its clock starts (the
+    latest revision's ``clock_offset``: its start, on a ``restart`` clock); None: no plan."""
     planned = planned_steps(row.schedule, (row.options or {}).get("steps_per_epoch"))
-    reached = max(row.progress, revision_step) + 1  # not the horizon: windows run ahead
+    if planned is None:
+        return None
+    return planned + (getattr(row, "clock_offset", None) or 0)
+
+
+def span_of(row: Any, revision_step: int = 0) -> int:
+    """How many steps the dashboard draws for a run: its plan, its progress and its latest
+    revision's start, whichever reaches furthest (``FALLBACK_STEPS`` or a quarter past
+    progress when the spec names no length). Not the horizon: windows run far ahead."""
+    planned = planned_end(row)
+    reached = max(row.progress, revision_step) + 1
     if planned is None:
         return max(FALLBACK_STEPS, reached * 5 // 4)
-    return max(planned + clock_offset, reached)
+    return max(planned, reached)

@@ -14,7 +14,7 @@ from typing import Any
 
 from lrhub_service.usecases.errors import Conflict, Invalid, Unevaluable
 from lrhub_service.usecases.hub import Hub
-from lrhub_service.usecases.plan import planned_steps
+from lrhub_service.usecases.plan import planned_end
 from lrhub_service.usecases.run_json import run_json
 from lrhub_service.usecases.status import (
     DERIVED_FROM_RUNNING,
@@ -97,7 +97,7 @@ async def _live(hub: Hub, rows: list[Any]) -> list[dict[str, Any]]:
     return [
         {
             "current_lr": await _current_lr(hub, r),
-            "planned_steps": planned_steps(r.schedule, (r.options or {}).get("steps_per_epoch")),
+            "planned_steps": planned_end(r),
             "last_report_step": last_reports.get(r.id),
             "live_workers": workers.get(r.id, 0),
         }

@@ -23,8 +23,8 @@ def _etag(*parts: Any) -> str:
 
 
 def span_for(row: Any, segments: list[Any]) -> int:
-    last = segments[-1] if segments else None
-    return span_of(row, last.start if last else 0, last.clock_offset if last else 0)
+    """The steps drawn for a run (``plan.span_of``) whose active segments are ``segments``."""
+    return span_of(row, segments[-1].start if segments else 0)
 
 
 async def overview(hub: Hub, run_id: int) -> tuple[dict[str, Any], str]:

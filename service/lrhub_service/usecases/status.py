@@ -2,7 +2,8 @@
 
 The public statuses: ``created`` (no worker yet), ``running``, ``stalled`` (running, not
 finished, and no write for ``STALLED_AFTER_S`` seconds), ``finished`` (progress reached the
-last step the spec plans, or a worker said it exited cleanly), ``stopped`` and ``diverged``
+last step the current spec plans, counted from its clock's start, or a worker said it
+exited cleanly), ``stopped`` and ``diverged``
 (the metric state says so), ``archived``.
 """
 
@@ -12,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from lrhub_service.engine import MetricState
-from lrhub_service.usecases.plan import planned_steps
+from lrhub_service.usecases.plan import planned_end
 
 STATUS_CREATED = "created"
 STATUS_RUNNING = "running"
@@ -62,7 +63,7 @@ def run_status(row: Any, now: datetime | None = None) -> str:
     coarse = public_status(row.status, row.archived_at is not None)
     if coarse != STATUS_RUNNING:
         return coarse
-    planned = planned_steps(row.schedule, (row.options or {}).get("steps_per_epoch"))
+    planned = planned_end(row)
     if row.clean_exit or (planned is not None and row.progress >= planned - 1):
         return STATUS_FINISHED
     now = now if now is not None else datetime.now(timezone.utc)

@@ -10,10 +10,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lrhub_service.db.listener import announce
-from lrhub_service.db.models import Run, utcnow
+from lrhub_service.db.models import Revision, Run, utcnow
 from lrhub_service.db.sql import greatest
 
 RUN_COLUMNS = tuple(Run.__table__.columns)
+CLOCK_OFFSET = (
+    select(Revision.clock_offset)
+    .where(Revision.run_id == Run.id, Revision.revision == Run.revision)
+    .scalar_subquery()
+    .label("clock_offset")
+)
+"""The latest revision's clock offset (its start, on a ``restart`` clock): where the
+current spec's own step 0 lies, which the status rule needs to know when a run is done."""
+ROW_COLUMNS = (*RUN_COLUMNS, CLOCK_OFFSET)
 
 
 class DuplicateRun(Exception):
@@ -29,13 +38,13 @@ class RunRows:
 
     async def get(self, run_id: int, *, lock: bool = False) -> Any:
         """The run's row (locked for this transaction when ``lock``), or None."""
-        query = select(*RUN_COLUMNS).where(Run.id == run_id)
+        query = select(*ROW_COLUMNS).where(Run.id == run_id)
         if lock and not self.is_sqlite:  # SQLite's BEGIN IMMEDIATE already serialises writers
             query = query.with_for_update()
         return (await self.conn.execute(query)).first()
 
     async def by_name(self, name: str, *, lock: bool = False) -> Any:
-        query = select(*RUN_COLUMNS).where(Run.name == name)
+        query = select(*ROW_COLUMNS).where(Run.name == name)
         if lock and not self.is_sqlite:
             query = query.with_for_update()
         return (await self.conn.execute(query)).first()
@@ -55,7 +64,7 @@ class RunRows:
         them, ``include`` lists every run. ``name_contains``: a case-insensitive part of
         the name; ``statuses``: stored statuses to keep.
         """
-        query = select(*RUN_COLUMNS).order_by(Run.id.desc()).limit(limit)
+        query = select(*ROW_COLUMNS).order_by(Run.id.desc()).limit(limit)
         if before is not None:
             query = query.where(Run.id < before)
         if archived == "exclude":
@@ -82,7 +91,7 @@ class RunRows:
         columns the status rule reads (a scan for a derived status; no other column loads).
         ``updated_before`` / ``updated_since`` bound their last write."""
         columns = (Run.id, Run.status, Run.archived_at, Run.clean_exit, Run.progress,
-                   Run.updated_at, Run.schedule, Run.options)
+                   Run.updated_at, Run.schedule, Run.options, CLOCK_OFFSET)
         query = (
             select(*columns)
             .where(Run.archived_at.is_(None), Run.status == "running")
@@ -102,7 +111,7 @@ class RunRows:
 
     async def by_ids(self, run_ids: list[int]) -> list[Any]:
         """The runs with these ids, newest first."""
-        query = select(*RUN_COLUMNS).where(Run.id.in_(run_ids)).order_by(Run.id.desc())
+        query = select(*ROW_COLUMNS).where(Run.id.in_(run_ids)).order_by(Run.id.desc())
         return list((await self.conn.execute(query)).all())
 
     async def count_by_status(self) -> list[tuple[str, bool, int]]:
