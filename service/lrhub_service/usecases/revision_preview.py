@@ -14,27 +14,16 @@ from lrhub_service.usecases.downsample import SAMPLES, downsample
 from lrhub_service.usecases.errors import Archived, Conflict, Invalid, run_not_found
 from lrhub_service.usecases.hub import Hub, active_segments, segments_of
 from lrhub_service.usecases.plan import planned_steps
-from lrhub_service.usecases.revisions import check_revision, plan_revision
+from lrhub_service.usecases.revisions import RevisionRequest, plan_revision
 from lrhub_service.usecases.run_view import span_for
 from lrhub_service.usecases.runs import needs_base_lr, parse_schedule
 from lrhub_service.usecases.spec_errors import invalid_spec
 
 
-async def dry_run(
-    hub: Hub,
-    run_id: int,
-    schedule: Any,
-    *,
-    from_step: int | None,
-    from_step_exact: bool,
-    continue_value: bool,
-    clock: str,
-    expected_revision: int | None,
-    points: int,
-) -> dict[str, Any]:
+async def dry_run(hub: Hub, run_id: int, asked: RevisionRequest, points: int) -> dict[str, Any]:
     """What ``revise`` would do now: the same checks (412, 409, 422 naming the field), the
     effective step and joining factors, and the new curve from the effective step on."""
-    canonical = await hub.evaluator.run(UNKNOWN_US, "schedule", parse_schedule, schedule)
+    canonical = await hub.evaluator.run(UNKNOWN_US, "schedule", parse_schedule, asked.schedule)
     async with hub.reading() as (runs, records):
         run = await runs.get(run_id)
         if run is None:
@@ -43,23 +32,12 @@ async def dry_run(
     current_span = span_for(run, active_segments(segments))
     if run.archived_at is not None:
         raise Archived(run.id, run.name)
-    check_revision(run, expected_revision)
     try:
         compiled = await hub.compiled_fresh(run_id, run.revision, run.state_version)
     except Conflict:
         compiled = None  # no base values yet
     async with hub.reading() as (_runs, records):
-        planned = await plan_revision(
-            hub,
-            run,
-            records,
-            compiled,
-            canonical,
-            from_step=from_step,
-            from_step_exact=from_step_exact,
-            continue_value=continue_value,
-            clock=clock,
-        )
+        planned = await plan_revision(hub, run, records, compiled, canonical, asked)
     effective = planned.segment.start
     own = planned_steps(canonical, (run.options or {}).get("steps_per_epoch"))
     end = max(current_span, effective + 1, (own or 0) + planned.segment.clock_offset)

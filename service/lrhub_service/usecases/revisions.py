@@ -43,6 +43,18 @@ def _continue_scale(compiled: CompiledRun, trial: Schedule, start: int) -> list[
 
 
 @dataclass(frozen=True)
+class RevisionRequest:
+    """What a revision asks for (the write and its dry run take the same)."""
+
+    schedule: Any
+    from_step: int | None = None
+    from_step_exact: bool = False
+    continue_value: bool = True
+    clock: str = "global"
+    expected_revision: int | None = None
+
+
+@dataclass(frozen=True)
 class PlannedRevision:
     """A revision worked out but not stored: its segment, the schedule it builds (None while
     the run waits for its first base values) and the factors that join it (``continue``)."""
@@ -53,7 +65,7 @@ class PlannedRevision:
     scale: list[float] | None
 
 
-def check_revision(run: Any, expected_revision: int | None) -> None:
+def _check_revision(run: Any, expected_revision: int | None) -> None:
     if expected_revision is not None and expected_revision != run.revision:
         raise PreconditionFailed(
             f"run {run.id} is at revision {run.revision}, not {expected_revision}: "
@@ -81,14 +93,12 @@ async def plan_revision(
     records: Any,
     compiled: CompiledRun | None,
     canonical: dict[str, Any],
-    *,
-    from_step: int | None,
-    from_step_exact: bool,
-    continue_value: bool,
-    clock: str,
+    asked: RevisionRequest,
 ) -> PlannedRevision:
     """Work out a revision of ``run`` (validated, built, joined) without storing it."""
-    effective = _effective_step(run, from_step, from_step_exact)
+    _check_revision(run, asked.expected_revision)
+    effective = _effective_step(run, asked.from_step, asked.from_step_exact)
+    clock = asked.clock
     segments = await segments_of(records, run.id)
     new = SegmentRecord(
         revision=run.revision + 1,
@@ -110,7 +120,7 @@ async def plan_revision(
             raise invalid_spec(exc) from exc
         trial, cost = None, None
     scale = None
-    if continue_value and compiled is not None and trial is not None and effective > 0:
+    if asked.continue_value and compiled is not None and trial is not None and effective > 0:
         cost = request_us(compiled, 2)  # the old and the new value
         scale = await hub.evaluator.run(
             cost, "from_step", _continue_scale, compiled, trial, effective
@@ -119,39 +129,20 @@ async def plan_revision(
 
 
 async def revise(
-    hub: Hub,
-    run_id: int,
-    schedule: Any,
-    *,
-    from_step: int | None,
-    continue_value: bool,
-    clock: str,
-    expected_revision: int | None,
-    from_step_exact: bool = False,
-    idem: IdemKey | None = None,
+    hub: Hub, run_id: int, asked: RevisionRequest, idem: IdemKey | None = None
 ) -> dict[str, Any]:
     """Add a revision; 412 when ``expected_revision`` is stale (a keyed retry replays)."""
-    canonical = await hub.evaluator.run(UNKNOWN_US, "schedule", parse_schedule, schedule)
+    canonical = await hub.evaluator.run(UNKNOWN_US, "schedule", parse_schedule, asked.schedule)
+    clock, continue_value, from_step = asked.clock, asked.continue_value, asked.from_step
 
     async def act(work: RunWork) -> tuple[int, dict[str, Any]]:
         run = work.run
-        check_revision(run, expected_revision)
         compiled: CompiledRun | None
         try:
             compiled = await work.compiled_run(run.revision, run.state_version)
         except Conflict:
             compiled = None  # no base values yet: there is no current value to continue from
-        planned = await plan_revision(
-            hub,
-            run,
-            work.records,
-            compiled,
-            canonical,
-            from_step=from_step,
-            from_step_exact=from_step_exact,
-            continue_value=continue_value,
-            clock=clock,
-        )
+        planned = await plan_revision(hub, run, work.records, compiled, canonical, asked)
         new, scale, effective = planned.segment, planned.scale, planned.segment.start
         await work.records.add_revision(
             run_id,

@@ -106,6 +106,21 @@ async def attach(request: Request, run_id: RunId, body: Attach) -> Response:
     return json_response(result, revision=result["run"]["revision"])
 
 
+def revision_request(body: Revise, if_match: str | None) -> revisions.RevisionRequest:
+    """The revision a body and its ``If-Match`` ask for (they must not disagree)."""
+    expected = if_match_revision(if_match)
+    if expected is not None and body.expected_revision not in (None, expected):
+        raise Invalid("If-Match and expected_revision disagree", loc="expected_revision")
+    return revisions.RevisionRequest(
+        schedule=body.schedule,
+        from_step=body.from_step,
+        from_step_exact=body.from_step_exact,
+        continue_value=body.continue_,
+        clock=body.clock,
+        expected_revision=expected if expected is not None else body.expected_revision,
+    )
+
+
 def if_match_revision(value: str | None) -> int | None:
     if value is None or value.strip() == "*":
         return None
@@ -132,20 +147,9 @@ async def revise(
     if_match: Annotated[str | None, Header(max_length=100)] = None,
 ) -> Response:
     """Replace the schedule from a future step (never before the horizon)."""
-    expected = if_match_revision(if_match)
-    if expected is not None and body.expected_revision not in (None, expected):
-        raise Invalid("If-Match and expected_revision disagree", loc="expected_revision")
-    result = await revisions.revise(
-        hub_of(request),
-        run_id,
-        body.schedule,
-        from_step=body.from_step,
-        continue_value=body.continue_,
-        clock=body.clock,
-        expected_revision=expected if expected is not None else body.expected_revision,
-        from_step_exact=body.from_step_exact,
-        idem=await idem_of(request, f"revise:{run_id}"),
-    )
+    asked = revision_request(body, if_match)
+    idem = await idem_of(request, f"revise:{run_id}")
+    result = await revisions.revise(hub_of(request), run_id, asked, idem)
     return json_response(result, 201, revision=result["revision"])
 
 

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from lrhub_service.api.problems import declared
 from lrhub_service.api.responses import etag_response, hub_of, json_response
-from lrhub_service.api.routes.runs import RunId, if_match_revision
+from lrhub_service.api.routes.runs import RunId, revision_request
 from lrhub_service.api.schemas import MAX_STEP, METRIC_PATTERN, Preview, Revise
 from lrhub_service.api.view_bodies import Curve, DryRun, MetricCurves, Overview, RunCurve
 from lrhub_service.usecases import revision_preview, run_view
@@ -71,20 +71,8 @@ async def dry_run(
 ) -> Response:
     """Validate a revision and preview its curve from the step it would take effect;
     nothing is stored. The same checks as the revision itself (412, 409, 422)."""
-    expected = if_match_revision(if_match)
-    if expected is not None and body.expected_revision not in (None, expected):
-        raise Invalid("If-Match and expected_revision disagree", loc="expected_revision")
-    result = await revision_preview.dry_run(
-        hub_of(request),
-        run_id,
-        body.schedule,
-        from_step=body.from_step,
-        from_step_exact=body.from_step_exact,
-        continue_value=body.continue_,
-        clock=body.clock,
-        expected_revision=expected if expected is not None else body.expected_revision,
-        points=points,
-    )
+    asked = revision_request(body, if_match)
+    result = await revision_preview.dry_run(hub_of(request), run_id, asked, points)
     return json_response(result)
 
 
