@@ -48,9 +48,9 @@ def test_page_and_assets_need_no_token_and_carry_a_strict_policy(dashboard: Dash
     assert "connect-src 'self'" in policy and "default-src 'none'" in policy
     scripts = re.findall(r"<script([^>]*)>", page.text)
     assert scripts and all("src=" in attrs for attrs in scripts)  # no inline script
-    plotly = re.search(r'src="(/ui/vendor/plotly-[^"]+)"', page.text)
+    plotly = re.search(r'src="(ui/vendor/plotly-[^"]+)"', page.text)
     assert plotly is not None
-    library = httpx.get(dashboard.url + plotly.group(1))
+    library = httpx.get(f"{dashboard.url}/{plotly.group(1)}")
     assert library.status_code == 200 and "immutable" in library.headers["cache-control"]
     assert httpx.get(dashboard.url + "/ui/js/main.js").status_code == 200
 

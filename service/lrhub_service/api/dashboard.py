@@ -52,7 +52,8 @@ def plotly_file() -> Path:
 def index_html() -> str:
     """The page, with the chart library's versioned URL filled in (no data, no secret)."""
     text = (STATIC / "index.html").read_text(encoding="utf-8")
-    return text.replace("{{plotly}}", f"{UI_PATH}/vendor/plotly-{plotly_version()}.min.js")
+    # relative URLs (here and in the modules): the page works under a proxy's path prefix
+    return text.replace("{{plotly}}", f"{UI_PATH[1:]}/vendor/plotly-{plotly_version()}.min.js")
 
 
 @router.get("/")

@@ -46,7 +46,7 @@ export async function api(path, { method = "GET", body, headers = {}, etag } = {
     if (secret) sent.Authorization = `Bearer ${secret}`;
     if (body !== undefined) sent["Content-Type"] = "application/json";
     if (etag) sent["If-None-Match"] = etag;
-    const answer = await fetch(path, {
+    const answer = await fetch(path.replace(/^\//, ""), {  // relative: a proxy's prefix stays
       method, headers: sent, cache: "no-store",
       body: body === undefined ? undefined : JSON.stringify(body),
     });

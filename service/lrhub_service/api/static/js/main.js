@@ -51,5 +51,9 @@ document.getElementById("token-forget").addEventListener("click", () => {
   token.forget();
   document.getElementById("token-dialog").close();
 });
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault();  // the fragment holds the route: focus the content instead
+  document.getElementById("app").focus();
+});
 window.addEventListener("hashchange", render);
 render();
