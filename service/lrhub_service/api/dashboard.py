@@ -19,6 +19,8 @@ from starlette.responses import FileResponse, HTMLResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lrhub_service.usecases.status import STATUSES
+
 UI_PATH = "/ui"
 STATIC = Path(__file__).parent / "static"
 CSP = (
@@ -50,8 +52,10 @@ def plotly_file() -> Path:
 
 @cache
 def index_html() -> str:
-    """The page, with the chart library's versioned URL filled in (no data, no secret)."""
+    """The page, with the chart library's versioned URL and the status rule's statuses
+    filled in (no data, no secret)."""
     text = (STATIC / "index.html").read_text(encoding="utf-8")
+    text = text.replace("{{statuses}}", ",".join(STATUSES))
     # relative URLs (here and in the modules): the page works under a proxy's path prefix
     return text.replace("{{plotly}}", f"{UI_PATH[1:]}/vendor/plotly-{plotly_version()}.min.js")
 

@@ -4,8 +4,8 @@ import { api, poll } from "../api.js";
 import { badge, debounce, field, fill, fmt, h, notice } from "../dom.js";
 import { go, setParams } from "../router.js";
 
-const STATUSES = ["created", "running", "stalled", "finished", "stopped", "diverged",
-  "archived"];
+// the server's status rule lists its statuses in the page (one list, in usecases/status.py)
+const STATUSES = document.querySelector('meta[name="lrhub-statuses"]').content.split(",");
 const PAGE = 50;
 
 function progressCell(run) {
