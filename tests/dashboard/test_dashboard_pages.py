@@ -78,12 +78,26 @@ def test_runs_list_shows_each_run_and_filters_on_the_server(
     expect(page.locator("tbody tr")).to_contain_text("old-baseline", timeout=WAIT)
 
 
+def test_runs_list_pages_on_the_server(page: Any, dashboard: Dashboard) -> None:
+    page.goto(dashboard.url + "/#/runs?limit=2")
+    expect(page.locator("tbody tr")).to_have_count(2, timeout=WAIT)
+    first = page.locator("td.name").all_inner_texts()
+    page.get_by_role("button", name="Next page").click()
+    page.wait_for_function("() => location.hash.includes('cursor=')", timeout=WAIT)
+    expect(page.locator("td.name").first).not_to_have_text(first[0], timeout=WAIT)
+    assert not set(page.locator("td.name").all_inner_texts()) & set(first)
+    page.get_by_role("button", name="First page").click()
+    expect(page.locator("td.name").first).to_have_text(first[0], timeout=WAIT)
+
+
 def test_markup_in_names_and_hosts_is_shown_as_text(page: Any, dashboard: Dashboard) -> None:
     page.goto(dashboard.url + "/#/runs")
     cell = page.locator("td.name", has_text=XSS)
     expect(cell).to_have_count(1, timeout=WAIT)
     assert cell.inner_text() == XSS
     assert page.locator("td.name script").count() == 0
+    cell.get_by_role("link").click()  # its own page: the name is the heading's text
+    expect(page.locator("h1")).to_have_text(XSS, timeout=WAIT)
     page.goto(f"{dashboard.url}/#/runs/{dashboard.ids['revised']}")
     expect(page.locator("td.name", has_text=XSS)).to_have_count(1, timeout=WAIT)
     assert page.locator("main script").count() == 0

@@ -72,7 +72,7 @@ export async function runsPage(main, params) {
   let etag = null;
   const load = async () => {
     const query = new URLSearchParams({ limit: String(PAGE), detail: "live" });
-    for (const key of ["q", "status", "cursor"]) {
+    for (const key of ["q", "status", "cursor", "limit"]) {
       if (params.get(key)) query.set(key, params.get(key));
     }
     try {
