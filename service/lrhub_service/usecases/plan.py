@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-LENGTH_KEYS = ("total_steps", "num_training_steps", "T_max", "total_iters", "steps")
+LENGTH_KEYS = ("total_steps", "num_training_steps", "num_steps", "T_max", "total_iters", "steps")
 SUM_KEYS = ("warmup_steps", "stable_steps", "decay_steps")
 FALLBACK_STEPS = 1000
 
