@@ -91,6 +91,7 @@ redoc
 fold_snapshots
 idempotency_keys
 forced
+raw_headers  # Starlette's Response reads it (api/responses.raw_response)
 
 # The dashboard: response fields the page reads (api/bodies.py RunLive, api/view_bodies.py)
 # and routes registered by decorator.
