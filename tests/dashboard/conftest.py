@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from dashboard_seed import add_script_named_run, seed
-from support.live_server import LiveServer
+from support.server import ServerProcess
 
 CHROMIUM = os.environ.get("LRHUB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -82,12 +82,11 @@ class Dashboard:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def start_dashboard(folder: Path, tokens: str = "") -> tuple[LiveServer, Dashboard]:
+def start_dashboard(folder: Path, tokens: str = "") -> tuple[ServerProcess, Dashboard]:
     """Start a server on a fresh SQLite file, seeded through its API."""
     db_path = folder / "dashboard.db"
     env = {"LRHUB_TOKENS": tokens} if tokens else {}
-    server = LiveServer(f"sqlite:///{db_path}", env, 1, folder / "server.log", "/readyz")
-    server.start()
+    server = ServerProcess(f"sqlite:///{db_path}", folder / "server.log", env).start()
     headers = {"Authorization": f"Bearer {tokens.split(',')[-1].split(':')[2]}"} if tokens else {}
     ids = seed(server.url, headers)
     add_script_named_run(str(db_path))
@@ -99,7 +98,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     _need_chromium()
     server, board = start_dashboard(tmp_path_factory.mktemp("dashboard"))
     yield board
-    server.kill()
+    server.stop()
 
 
 @dataclass

@@ -23,7 +23,7 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     _need_chromium()
     server, board = start_dashboard(tmp_path_factory.mktemp("guarded"), TOKENS)
     yield board
-    server.kill()
+    server.stop()
 
 
 @pytest.fixture
