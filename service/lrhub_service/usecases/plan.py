@@ -7,7 +7,9 @@ the run's ``steps_per_epoch``. None when the spec names no length (an ``Exponent
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 LENGTH_KEYS = ("total_steps", "num_training_steps", "num_steps", "T_max", "total_iters", "steps")
@@ -49,10 +51,20 @@ def planned_steps(spec: Any, steps_per_epoch: int | None = None) -> int | None:
     return max(found) if found else None
 
 
+@lru_cache(maxsize=4096)
+def _planned_of_text(schedule: str, options: str | None) -> int | None:
+    steps_per_epoch = (json.loads(options) or {}).get("steps_per_epoch") if options else None
+    return planned_steps(json.loads(schedule), steps_per_epoch)
+
+
 def planned_end(row: Any) -> int | None:
     """The step count a run's current spec plans, counted from where its clock starts (the
-    latest revision's ``clock_offset``: its start, on a ``restart`` clock); None: no plan."""
-    planned = planned_steps(row.schedule, (row.options or {}).get("steps_per_epoch"))
+    latest revision's ``clock_offset``: its start, on a ``restart`` clock); None: no plan.
+    A row may hold its spec and options as JSON text (a scan): each text is parsed once."""
+    if isinstance(row.schedule, str):
+        planned = _planned_of_text(row.schedule, row.options)
+    else:
+        planned = planned_steps(row.schedule, (row.options or {}).get("steps_per_epoch"))
     if planned is None:
         return None
     return planned + (getattr(row, "clock_offset", None) or 0)
