@@ -228,6 +228,12 @@ def test_compare_overlays_runs_and_a_metric(page: Any, dashboard: Dashboard) -> 
     assert "resnet50-onecycle" in names
     metric = wait_chart(page, "metric", "bert-cosine loss")["names"]
     assert "resnet50-onecycle loss" in metric
+    page.get_by_label("log scale").check()
+    page.wait_for_function(
+        "() => document.querySelector('[aria-label=\"metric\"]').layout.yaxis.type === 'log'",
+        timeout=WAIT,
+    )
+    assert "log=1" in page.url
 
 
 def test_playground_previews_a_spec_held_in_the_url(page: Any, dashboard: Dashboard) -> None:

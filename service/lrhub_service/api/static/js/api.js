@@ -71,7 +71,9 @@ export function poll(fn, ms) {
   let timer = null;
   const tick = async () => {
     if (stopped) return;
-    try { await fn(); } catch (error) { /* shown by fn's own error slot */ }
+    if (!document.hidden || !timer) {  // a hidden tab waits (its first load still runs)
+      try { await fn(); } catch (error) { /* shown by fn's own error slot */ }
+    }
     if (!stopped) timer = setTimeout(tick, ms);
   };
   tick();

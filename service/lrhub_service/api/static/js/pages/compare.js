@@ -9,6 +9,7 @@ export async function comparePage(main, params) {
   const ids = h("input", { id: "compare-ids", value: params.get("ids") || "",
     placeholder: "e.g. 3,7,12" });
   const metric = h("select", { id: "compare-metric" });
+  const log = h("input", { type: "checkbox", id: "compare-log", checked: params.get("log") === "1" });
   const lrChart = h("div", { class: "chart", role: "img", "aria-label": "learning rates" });
   const metricChart = h("div", { class: "chart small", role: "img", "aria-label": "metric" });
   const status = h("div", { "aria-live": "polite" });
@@ -17,6 +18,7 @@ export async function comparePage(main, params) {
     h("section", { class: "card" },
       h("form", { class: "filters", onsubmit: (e) => { e.preventDefault(); apply(); } },
         field("Run ids (comma separated)", ids), field("Metric", metric),
+        h("div", { class: "row" }, log, h("label", { for: "compare-log" }, "log scale")),
         h("button", { type: "submit", class: "primary" }, "Compare")),
       status, legend),
     h("section", { class: "card" }, h("h2", {}, "Learning rate"), lrChart),
@@ -27,6 +29,7 @@ export async function comparePage(main, params) {
     const list = chosen();
     params.set("ids", list.join(","));
     if (metric.value) params.set("metric", metric.value);
+    if (log.checked) params.set("log", "1"); else params.delete("log");
     setParams(params);
     fill(status);
     if (!list.length) {
@@ -58,6 +61,7 @@ export async function comparePage(main, params) {
     }
   };
   metric.addEventListener("change", () => { params.set("metric", metric.value); apply(); });
+  log.addEventListener("change", apply);
   await apply();
   return () => [lrChart, metricChart].forEach(release);
 }
