@@ -28,6 +28,14 @@ from lrhub.types import Value
 log = logging.getLogger("lrhub")
 
 
+def progress_step(cursor: WindowCursor) -> int:
+    """The step to record as this worker's progress: the current one, but never a report
+    point it holds at while the decision there is pending (recorded progress is promised,
+    so the decision would apply a step late)."""
+    step, due = cursor.step, cursor.report_due()
+    return min(step, due - 1) if due is not None else step
+
+
 class RunDriver:
     """The values of one scheduler: see the module docstring."""
 
@@ -56,7 +64,7 @@ class RunDriver:
         self.prefetcher = Prefetcher(
             run,
             binding.block,
-            functools.partial(getattr, cursor, "step"),
+            functools.partial(progress_step, cursor),
             identity,
             progress_every_s=progress_every_s,
             flush_timeout_s=flush_timeout_s,
@@ -86,8 +94,8 @@ class RunDriver:
 
     def resume(self, step: int) -> None:
         """Make ``step`` the run's progress and this worker's position."""
+        self.prefetcher.forget_fetch()  # first: a fetch in flight must not resync progress
         self.run.resume(step, worker=self.identity)
-        self.prefetcher.forget_fetch()
         self.cursor.reset(step)
         self.fetch_now(step)
 
@@ -135,7 +143,7 @@ class RunDriver:
             self.cursor.fetch_settled(message.generation)
             if message.block is not None:
                 self.cursor.offer(message.block)
-            else:  # a refused fetch: ask again only after a pause
+            elif message.generation == self.cursor.generation:  # refused: pause, then ask
                 self._retry_at = time.monotonic() + self.prefetcher.outage.probe_every_s
         else:  # Reported
             if message.result is not None:
@@ -217,7 +225,11 @@ class RunDriver:
                 k, metrics, worker=self.identity, window=self.window_count(), max_retries=2
             )
         except ConflictError as exc:
-            warnings.warn(f"lrhub: {exc} Using the decision already recorded.", stacklevel=5)
+            warnings.warn(
+                f"lrhub: the server kept the report already stored for step {k} of run "
+                f"{self.run.name!r} ({exc}); training goes on with the decision taken there.",
+                stacklevel=5,
+            )
             if self.cursor.index_of(k) < 0:
                 self.fetch_now(k)
             return
@@ -228,6 +240,9 @@ class RunDriver:
             self.prefetcher.queue_report(k, metrics, generation, self.window_count())
             return
         self.prefetcher.outage.success()
+        if result.pending is not None:  # no decision within the wait: keep asking behind
+            self.prefetcher.queue_report(k, metrics, generation, self.window_count())
+            return
         self.should_stop = self.should_stop or result.stop
         if result.window is not None:
             self.cursor.offer(self.binding.block(result.window, generation))

@@ -1,4 +1,4 @@
-"""Who this worker is: rank, world size, local rank, host and pid."""
+"""Who this worker is: rank, world size, local rank, host, pid and launch."""
 
 from __future__ import annotations
 
@@ -17,9 +17,13 @@ class WorkerIdentity:
     local_rank: int
     host: str
     pid: int
+    launch: str | None = None  # the ranks of one launch share a start step and decisions
 
     def to_json(self) -> dict[str, int | str]:
-        return asdict(self)
+        data = asdict(self)
+        if data["launch"] is None:
+            del data["launch"]  # a single worker: the shape older servers know
+        return data
 
 
 def _env_int(name: str, default: int) -> int:
@@ -32,9 +36,21 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"environment variable {name} must be an integer, got {raw!r}") from exc
 
 
-def detect_identity() -> WorkerIdentity:
+def launch_from_env(world_size: int) -> str | None:
+    """The launch this process belongs to, from torchrun's environment: its run id, the
+    rendezvous address and the restart count (None for a single worker)."""
+    if world_size <= 1:
+        return None
+    env = os.environ
+    run_id = env.get("TORCHELASTIC_RUN_ID") or "-"
+    where = f"{env.get('MASTER_ADDR') or '-'}:{env.get('MASTER_PORT') or '-'}"
+    return f"{run_id}@{where}#{env.get('TORCHELASTIC_RESTART_COUNT') or '0'}"
+
+
+def detect_identity(launch_id: str | None = None) -> WorkerIdentity:
     """Rank and world size from torch.distributed when it is initialised, else from the
-    ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` variables that torchrun sets (else 0/1/0)."""
+    ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` variables that torchrun sets (else 0/1/0); the
+    launch is ``launch_id`` when given, else `launch_from_env`."""
     rank = _env_int("RANK", 0)
     world_size = _env_int("WORLD_SIZE", 1)
     dist = sys.modules.get("torch.distributed")  # never import torch ourselves
@@ -47,4 +63,5 @@ def detect_identity() -> WorkerIdentity:
         local_rank=_env_int("LOCAL_RANK", 0),
         host=socket.gethostname(),
         pid=os.getpid(),
+        launch=launch_id or launch_from_env(world_size),
     )

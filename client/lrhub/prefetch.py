@@ -56,6 +56,7 @@ class Prefetcher:
         self._identity = identity
         self._commands: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._fetch: tuple[int, int, int] | None = None  # (start, count, generation)
+        self._epoch = 0  # bumped by forget_fetch: fetches asked for before it are stale
         self._reports: list[tuple[int, dict[str, float], int, int]] = []
         self._reports_lock = threading.Lock()
         self._stopped = threading.Event()
@@ -68,11 +69,13 @@ class Prefetcher:
     # ---- called from the training thread -----------------------------------------------
     def fetch(self, start: int, count: int, generation: int) -> None:
         """Fetch ``count`` steps from ``start`` in the background (answered in results)."""
-        self._commands.put(("fetch", start, count, generation))
+        self._commands.put(("fetch", start, count, generation, self._epoch))
 
     def forget_fetch(self) -> None:
-        """Drop a fetch not yet sent (after a resume it would fetch stale steps)."""
-        self._commands.put(("forget",))
+        """Drop the fetch asked for, at once (call it before a resume): one in flight is
+        dropped when it returns, never answered nor used to record progress."""
+        self._fetch = None
+        self._epoch += 1
 
     def queue_report(
         self, step: int, metrics: dict[str, float], generation: int, window: int
@@ -131,9 +134,9 @@ class Prefetcher:
     # ---- the thread ----------------------------------------------------------------------
     def _loop(self) -> None:
         while not self._stopped.is_set():
-            busy = self._fetch is not None or bool(self._reports)
             outage = self.outage
-            wait = outage.probe_every_s if busy and outage.since else self.progress_every_s
+            busy = self._fetch is not None and outage.since is not None
+            wait = outage.probe_every_s if busy or self._reports else self.progress_every_s
             try:
                 command = self._commands.get(timeout=wait)
             except queue.Empty:
@@ -143,10 +146,10 @@ class Prefetcher:
                     if self._claim_final() and self.flush_timeout_s > 0:  # after finish()
                         self._send_final(self.flush_timeout_s)
                     return
-                if command[0] == "fetch":
-                    self._fetch = command[1:]
-                elif command[0] == "forget":
-                    self._fetch = None
+                if command[0] == "fetch" and command[4] == self._epoch:
+                    self._fetch = command[1:4]
+                elif command[0] == "fetch":  # asked for before a forget_fetch: settle it
+                    self.results.put(Fetched(command[3], command[1], None))
                 try:
                     command = self._commands.get_nowait()
                 except queue.Empty:
@@ -176,6 +179,8 @@ class Prefetcher:
                 log.warning("lrhub: report at step %d rejected: %s", step, exc)
                 result = None
             self.outage.success()
+            if result is not None and result.pending is not None:
+                return  # the launch's other ranks have not all reported: ask again later
             window = result.window if result is not None else None
             block = self._convert(window, generation) if window is not None else None
             with self._reports_lock:
@@ -183,9 +188,10 @@ class Prefetcher:
             self.results.put(Reported(generation, step, result, block))
 
     def _fetch_wanted(self) -> None:
-        if self._fetch is None or self._reports:
+        epoch, fetch = self._epoch, self._fetch  # in this order: see forget_fetch
+        if fetch is None or self._reports:
             return
-        start, count, generation = self._fetch
+        start, count, generation = fetch
         start = max(start, self._current_step() + 1)  # the worker moved on (an outage)
         try:
             window = self.run.window(start, count, **self.outage.request_kwargs())
@@ -194,6 +200,9 @@ class Prefetcher:
             if not is_outage(exc):  # a request error: say so, do not retry it
                 self._fetch = None
                 self.results.put(Fetched(generation, start, None, exc))
+            return
+        if epoch != self._epoch:  # forgotten meanwhile (a resume): settle it, use nothing
+            self.results.put(Fetched(generation, start, None))
             return
         if window.promised_end == window.start:
             window = self._resync(start, count, window)

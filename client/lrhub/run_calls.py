@@ -7,11 +7,13 @@ module that builds the scheduler.
 
 from __future__ import annotations
 
-import math
+import time
 from collections.abc import Mapping
 from typing import Any, Protocol, TypeVar
 
+from lrhub.errors import BadRequestError
 from lrhub.identity import WorkerIdentity, detect_identity
+from lrhub.metrics import json_metric, metrics_dict
 from lrhub.types import Event, ReportResult, Revision, RunInfo, Value, Window
 from lrhub.window_codec import WINDOW_ACCEPT
 
@@ -23,29 +25,8 @@ class Requester(Protocol):
 
 
 R = TypeVar("R", bound="RunCalls")
-
-
-def metrics_dict(metrics: float | Mapping[str, float], name: str = "loss") -> dict[str, float]:
-    """``{"loss": 0.5}`` from a number or a mapping of metric names to numbers."""
-    items = dict(metrics) if isinstance(metrics, Mapping) else {name: metrics}
-    if not items:
-        raise ValueError("metrics must name at least one metric")
-    out: dict[str, float] = {}
-    for key, value in items.items():
-        try:
-            out[str(key)] = float(value)  # tensors and numpy scalars convert too
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"metric {key!r} must be a number, got {value!r}") from exc
-    return out
-
-
-def json_metric(value: float) -> float | str:
-    """JSON has no NaN or infinity: send them as "NaN", "Infinity", "-Infinity"."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
+POLL_FIRST_S = 0.01  # a pending report asks again after this pause, doubling...
+POLL_MAX_S = 0.2  # ...up to this one
 
 
 class RunCalls:
@@ -54,6 +35,7 @@ class RunCalls:
     def __init__(self, client: Requester, info: RunInfo) -> None:
         self.client = client
         self.info = info
+        self._send_launch = True  # False after a server older than launches refused one
 
     def __repr__(self) -> str:
         i = self.info
@@ -71,7 +53,10 @@ class RunCalls:
         return f"/v1/runs/{self.info.id}{suffix}"
 
     def _worker(self, worker: WorkerIdentity | None) -> dict[str, Any]:
-        return (worker or detect_identity()).to_json()
+        data = (worker or detect_identity()).to_json()
+        if not self._send_launch:
+            data.pop("launch", None)
+        return data
 
     def refresh(self: R) -> R:
         """Reload the run's record from the server (returns ``self``)."""
@@ -110,11 +95,13 @@ class RunCalls:
         metric_name: str = "loss",
         worker: WorkerIdentity | None = None,
         window: int | None = None,
+        wait: bool = True,
         **request: Any,
     ) -> ReportResult:
-        """Report metrics at ``step`` (the step the scheduler moves to with them). Every
-        rank may report the same step: they share one decision. ``window`` caps the
-        steps of the answer's window (the server's default otherwise)."""
+        """Report metrics at ``step`` (the step the scheduler moves to with them); ``window``
+        caps the answer's window. The ranks of a launch decide a report point on the mean
+        of their metrics: until all reported (or the server's wait ran out) the answer is
+        ``pending``, and with ``wait`` this call asks again until the decision comes."""
         numbers = metrics_dict(metrics, metric_name)
         body: dict[str, Any] = {
             "step": step,
@@ -123,8 +110,19 @@ class RunCalls:
         }
         if window is not None:
             body["window"] = window
-        data = self.client.request("POST", self._path("/reports"), json=body, **request)
-        return ReportResult.from_json(data)
+        result = ReportResult.from_json(
+            self.client.request("POST", self._path("/reports"), json=body, **request)
+        )
+        if result.pending is None or not wait:
+            return result
+        deadline = time.monotonic() + float(result.pending.get("wait_s", 0.0)) + 1.0
+        pause = POLL_FIRST_S
+        while result.pending is not None and time.monotonic() < deadline:
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(POLL_MAX_S, pause * 2)
+            data = self.client.request("POST", self._path("/reports"), json=body, **request)
+            result = ReportResult.from_json(data)
+        return result
 
     def report_progress(
         self,
@@ -234,6 +232,14 @@ class RunCalls:
             "base_momentums": base_momentums,
             "worker": self._worker(worker),
         }
-        data = self.client.request("POST", self._path("/attach"), json=body)
+        try:
+            data = self.client.request("POST", self._path("/attach"), json=body)
+        except BadRequestError as exc:  # a server older than launches: attach without one
+            if "launch" not in body["worker"] or not any(
+                str(e.get("loc", "")).endswith("worker.launch") for e in exc.errors
+            ):
+                raise
+            self._send_launch = False
+            return self.register_worker(base_lrs, base_momentums, worker)
         self.info = RunInfo.from_json(data["run"])
         return int(data["start_step"]), Value.from_json(data["values"]), data.get("clean_exit")

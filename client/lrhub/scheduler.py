@@ -22,8 +22,9 @@ from lrhub.cursor import PrefetchBound, WindowCursor
 from lrhub.driver import RunDriver
 from lrhub.errors import ConflictError, ResumeWarning
 from lrhub.identity import detect_identity
+from lrhub.metrics import metrics_dict
 from lrhub.optim import bind_optimizer, current_lrs, is_tensor
-from lrhub.run_calls import RunCalls, metrics_dict
+from lrhub.run_calls import RunCalls
 from lrhub.usage import check_step, claim_optimizer, register_driver
 
 HELD_VALUES_MAX = 1 << 20  # lr and momentum values held per scheduler by default (~32 MB)
@@ -47,8 +48,10 @@ class LrhubScheduler(LRScheduler):
     ``progress_every_s`` (how often progress is recorded, default 5 s), ``on_outage``
     ("hold", the default, or "raise"),
     ``metric_name`` (the name of a bare number passed to ``step(metric)``, default "loss"),
-    ``flush_timeout_s`` (the deadline of the final progress report at exit, default 2 s)
-    and ``fetch_wait_s`` (how long a step waits for a window in flight, default 2 s).
+    ``flush_timeout_s`` (the deadline of the final progress report at exit, default 2 s),
+    ``fetch_wait_s`` (how long a step waits for a window in flight, default 2 s) and
+    ``launch_id`` (names the launch this worker's ranks share; default: from torchrun's
+    environment when the world size is above 1).
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class LrhubScheduler(LRScheduler):
         metric_name: str = "loss",
         flush_timeout_s: float = 2.0,
         fetch_wait_s: float = 2.0,
+        launch_id: str | None = None,
     ) -> None:
         if on_outage not in ("hold", "raise"):
             raise ValueError(f'on_outage must be "hold" or "raise", got {on_outage!r}')
@@ -83,7 +87,7 @@ class LrhubScheduler(LRScheduler):
         self.flush_timeout_s = flush_timeout_s
         self.fetch_wait_s = fetch_wait_s
         self.closed = False
-        self.identity = detect_identity()
+        self.identity = detect_identity(launch_id)
         self._binding = bind_optimizer(optimizer, run)
         self._lock = threading.RLock()
         self._pending_lrs: list[float] | None = None

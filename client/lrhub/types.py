@@ -156,12 +156,14 @@ class ReportResult:
     diverged: bool
     values: Value | None
     window: Window | None
+    pending: dict[str, Any] | None = None  # the launch's other ranks have not all reported
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ReportResult:
         values = data.get("values")
         window = data.get("window")
         return cls(
+            pending=data.get("pending"),
             step=int(data["step"]),
             effective_step=int(_get(data, "effective_step", data["step"])),
             decision=data.get("decision"),

@@ -80,6 +80,13 @@ class Settings(BaseSettings):
         description="FastAPI's native OpenTelemetry instrumentation (traces, metrics, logs "
         "sent to a configured OTEL provider); off by default: Prometheus /metrics is built in",
     )
+    report_wait_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="how long a report point waits for every rank of a launch before it "
+        "decides on the mean of the reports that arrived",
+    )
     insecure: bool = False
 
     @field_validator("log_level")

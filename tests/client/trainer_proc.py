@@ -7,6 +7,11 @@ Job keys: url, name, schedule, groups (initial lr per group), optimizer ("sgd",
 "sgd0" = SGD without momentum, "adam"), steps, metrics (one per step, for
 ``step(metric)``), state_in / state_out (checkpoint paths), exit ("clean" or "crash"),
 dist ({"port", "rank", "world_size"}: join a gloo process group, as DDP ranks do).
+Under torchrun (rank and world size from its environment, no process group): delays
+(seconds each rank sleeps before attaching, by rank), metric_at (by global step: the metric
+to report there, or null for a plain step), metric_spread (rank r reports
+``metric + (r - (world_size - 1) / 2) * spread``, so the ranks' mean is the metric),
+step_sleep_s, and out (a path with ``{rank}``: the result is written there).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import datetime
 import json
 import os
 import sys
+import time
 from typing import Any
 
 import torch
@@ -50,8 +56,11 @@ def main(job: dict[str, Any]) -> dict[str, Any]:
             world_size=dist["world_size"],
             timeout=datetime.timedelta(seconds=60),
         )
+    rank, world_size = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    time.sleep((job.get("delays") or {}).get(str(rank), 0.0))
     client = lrhub.Client(job["url"], timeout=10.0)
     run = client.create_run(job["name"], job["schedule"], **job.get("options", {}))
+    progress_seen = run.info.progress  # where the run stood when this rank came
     optimizer = make_optimizer(job.get("optimizer", "sgd"), job["groups"])
     scheduler = run.attach(optimizer, **job.get("attach", {}))
     if job.get("state_in"):
@@ -64,13 +73,18 @@ def main(job: dict[str, Any]) -> dict[str, Any]:
     identity = scheduler.identity
     trace = [read_values(optimizer)]
     metrics = job.get("metrics")
+    metric_at, spread = job.get("metric_at"), job.get("metric_spread", 0.0)
     for i in range(job["steps"]):
         optimizer.step()
+        k = scheduler.last_epoch + 1
         if metrics is not None:
             scheduler.step(metrics[i])
+        elif metric_at is not None and metric_at[k] is not None:
+            scheduler.step(metric_at[k] + (rank - (world_size - 1) / 2) * spread)
         else:
             scheduler.step()
         trace.append(read_values(optimizer))
+        time.sleep(job.get("step_sleep_s", 0.0))
     if job.get("state_out"):
         torch.save((optimizer.state_dict(), scheduler.state_dict()), job["state_out"])
     if dist:
@@ -79,6 +93,10 @@ def main(job: dict[str, Any]) -> dict[str, Any]:
         scheduler.close(2.0)  # what the exit hook does (forked workers skip atexit)
     out = {"trace": trace, "start": start, "last_epoch": scheduler.last_epoch}
     out["rank"], out["world_size"] = identity.rank, identity.world_size
+    out["progress_seen"], out["launch"] = progress_seen, identity.launch
+    if job.get("out"):
+        with open(job["out"].format(rank=identity.rank), "w") as file:
+            json.dump(out, file)
     return out
 
 

@@ -165,16 +165,27 @@ class ReportPage(Body):
     next_after: int | None
 
 
+class PendingReport(Body):
+    """A launch's report point waiting for its other ranks: report again to learn the
+    decision (taken on the mean once every rank reported, or after ``wait_s``)."""
+
+    ranks: int = Field(ge=1, description="ranks of the launch that reported")
+    world_size: int = Field(ge=2)
+    wait_s: float = Field(ge=0, description="seconds until it decides without the others")
+
+
 class ReportAnswer(Body):
-    """What a report decided, with the values from the step it takes effect."""
+    """What a report decided, with the values from the step it takes effect (null while
+    ``pending``)."""
 
     step: int
     effective_step: int
     decision: dict[str, Any] | None
     stop: bool
     diverged: bool
-    values: Value
-    window: Window
+    values: Value | None
+    window: Window | None
+    pending: PendingReport | None
 
 
 class ProgressAnswer(Body):

@@ -90,6 +90,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+LaunchKey = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=PRINTABLE)]
+
+
 class WorkerIdentity(Strict):
     """Who is writing: all fields optional."""
 
@@ -98,6 +101,11 @@ class WorkerIdentity(Strict):
     local_rank: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
     host: Annotated[str, StringConstraints(max_length=200, pattern=PRINTABLE)] | None = None
     pid: Annotated[int, Field(ge=0, le=2**31)] | None = None
+    launch: LaunchKey | None = Field(
+        default=None,
+        description="the launch the worker belongs to: its ranks share one start step and "
+        "decide each report point on their mean",
+    )
 
 
 class RunOptions(Strict):

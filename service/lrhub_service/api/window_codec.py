@@ -82,11 +82,6 @@ def _frame(header: Mapping[str, Any], columns: bytes) -> bytes:
     return b"".join((MAGIC, struct.pack("<I", padded), text.ljust(padded, b" "), columns))
 
 
-def encode_window(window: Mapping[str, Any]) -> bytes:
-    """Encode a `Window` mapping whose ``lrs``/``momentums`` are arrays or lists of lists."""
-    return _frame(*_split(window))
-
-
 class ColumnsWindow:
     """The compact form as a `WindowForm` of the window use case: the columns are rendered
     once per cached window, the small header per request (it carries the promise)."""

@@ -176,6 +176,41 @@ class Worker(Base):
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class Launch(Base):
+    """One launch of a job on a run: its world size, the start step its first attach fixed
+    for every rank, the step its first resume set (``resumed_step``), and the ranks that
+    attached (``members``: rank -> "host:pid")."""
+
+    __tablename__ = "launches"
+    __table_args__ = (Index("ix_launches_run_key", "run_id", "launch_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    launch_key: Mapped[str] = mapped_column(String(200))
+    world_size: Mapped[int] = mapped_column(Integer)
+    start_step: Mapped[int] = mapped_column(BigInteger)
+    clean_exit: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    resumed_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    members: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RankReport(Base):
+    """One rank's metrics at a report point of its launch, until every rank has reported
+    (or the wait ran out) and the report point is decided on their mean."""
+
+    __tablename__ = "rank_reports"
+    __table_args__ = (UniqueConstraint("launch_id", "step", "rank"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    launch_id: Mapped[int] = mapped_column(ForeignKey("launches.id", ondelete="CASCADE"))
+    step: Mapped[int] = mapped_column(BigInteger)
+    rank: Mapped[int] = mapped_column(Integer)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)  # non-finite values as text
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class ApiToken(Base):
     """A bearer token created with ``lrhub tokens create`` (only its SHA-256 is stored)."""
 

@@ -10,16 +10,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lrhub_service.db.engine import Database
 from lrhub_service.db.idempotency_keys import KeyRows
+from lrhub_service.db.launch_rows import LaunchRows
 from lrhub_service.db.records import RunRecords
 from lrhub_service.db.run_store import RunRows
 
 
 class Statements(NamedTuple):
-    """The run store's rows, a run's records and the stored answers, on one connection."""
+    """The run store's rows, a run's records, its launches and the stored answers, on one
+    connection."""
 
     runs: RunRows
     records: RunRecords
     keys: KeyRows
+    launches: LaunchRows
 
 
 @asynccontextmanager
@@ -39,5 +42,8 @@ async def transaction(db: Database) -> AsyncIterator[Statements]:
 def _bound(db: Database, conn: AsyncConnection) -> Statements:
     is_sqlite = db.is_sqlite
     return Statements(
-        RunRows(conn, is_sqlite=is_sqlite), RunRecords(conn, is_sqlite=is_sqlite), KeyRows(conn)
+        RunRows(conn, is_sqlite=is_sqlite),
+        RunRecords(conn, is_sqlite=is_sqlite),
+        KeyRows(conn),
+        LaunchRows(conn),
     )

@@ -1,10 +1,14 @@
-"""Use case: attach an optimizer to a run (base values at the first attach, start step)."""
+"""Use case: attach an optimizer to a run (base values at the first attach, start step).
+
+The start step is the run's progress, except for a worker of a launch (``worker.launch``):
+the first attach of a launch fixes it for every rank of the launch (see ``launches``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from lrhub_service.usecases import events, unit_of_work
+from lrhub_service.usecases import events, launches, unit_of_work
 from lrhub_service.usecases.compute import UNKNOWN_US, request_us
 from lrhub_service.usecases.errors import Conflict, Invalid
 from lrhub_service.usecases.hub import Hub
@@ -66,7 +70,10 @@ async def attach(
                 f"{len(base_lrs)}",
                 loc="base_lrs",
             )
-        start = row.progress
+        start, clean_exit = row.progress, row.clean_exit
+        joined = await launches.join(work, worker)
+        if joined is not None:
+            start, clean_exit = joined
         if row.status == STATUS_CREATED:
             changes["status"] = STATUS_RUNNING
         await work.rows.update(run_id, **changes)
@@ -91,7 +98,7 @@ async def attach(
             "values": await work.hub.evaluator.run(
                 request_us(compiled, 1), "step", value_json, compiled, start
             ),
-            "clean_exit": fresh.clean_exit,
+            "clean_exit": clean_exit,
         }
         return 200, answer
 

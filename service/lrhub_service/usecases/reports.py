@@ -1,8 +1,10 @@
-"""Use cases for metric reports and resumes.
+"""Use case: metric reports.
 
 A report is idempotent per (run, step, metric name) among counted reports. Its
 effective step is ``max(step, horizon + 1)`` so no promised value ever changes; the
-engine folds it into the metric state, which is cached per state version.
+engine folds it into the metric state, which is cached per state version. A report of a
+rank of a launch waits at its report point for the launch's other ranks and is decided on
+their mean (``launches.gather``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import math
 from typing import Any
 
 from lrhub_service.db.models import utcnow
-from lrhub_service.usecases import events, replay, unit_of_work
+from lrhub_service.usecases import events, launches, replay, unit_of_work
 from lrhub_service.usecases.compiled import (
     CompiledRun,
     FoldedState,
@@ -21,10 +23,9 @@ from lrhub_service.usecases.compiled import (
 )
 from lrhub_service.usecases.compute import UNKNOWN_US, affordable_steps, request_us
 from lrhub_service.usecases.errors import Conflict, Invalid
-from lrhub_service.usecases.hub import Hub, load_compiled
+from lrhub_service.usecases.hub import Hub
 from lrhub_service.usecases.idempotency import IdemKey
 from lrhub_service.usecases.report_list import json_metric, split_value
-from lrhub_service.usecases.run_json import run_json
 from lrhub_service.usecases.status import STATUS_RUNNING, status_of
 from lrhub_service.usecases.unit_of_work import RunWork
 from lrhub_service.usecases.values import value_json, window_count, window_json
@@ -65,6 +66,17 @@ async def _report(
     run_id = run.id
     compiled = await work.compiled_run(run.revision, run.state_version)
     stored = {r.metric: r for r in await work.records.reports_at(run_id, step)}
+    member = launches.member_of(worker)
+    if stored and member is not None and member.world_size > 1:
+        metrics = {}  # decided on the launch's mean (or before it came): that decision holds
+    elif compiled.schedule.metric_driven:
+        gathered = await launches.gather(work, step, metrics, worker)
+        if gathered is not None and gathered.mean is None:
+            await touch_worker(work.records, run_id, worker, step)
+            return gathered.pending_answer(step)
+        if gathered is not None:  # decided now, on the ranks' mean: recorded with its count
+            metrics = gathered.mean or metrics
+            worker = {**(worker or {}), "mean_of": gathered.ranks}
     for name, value in metrics.items():
         if name not in stored:
             continue
@@ -77,7 +89,7 @@ async def _report(
             )
     fresh = {name: value for name, value in metrics.items() if name not in stored}
     if not fresh:
-        first = stored[next(iter(metrics))]
+        first = stored[next(iter(metrics or stored))]
         effective, decision = first.effective_step, first.decision
     else:
         effective = max(step, run.horizon + 1)
@@ -111,6 +123,7 @@ async def _report(
             request_us(compiled, 1), "step", value_json, compiled, effective
         ),
         "window": body,
+        "pending": None,
     }
 
 
@@ -207,39 +220,3 @@ async def _late(
         UNKNOWN_US, "step", refold, schedule, compiled.folded, group, later, base
     )
     return folded, decision, before + after
-
-
-async def resume(
-    hub: Hub,
-    run_id: int,
-    step: int,
-    worker: dict[str, Any] | None,
-    idem: IdemKey | None = None,
-) -> dict[str, Any]:
-    """Set the run back to ``step``: later reports stop counting, the state is refolded."""
-
-    async def act(work: RunWork) -> tuple[int, dict[str, Any]]:
-        run = work.run
-        dropped = await work.records.uncount_reports(run_id, after_step=step)
-        await work.rows.update(run_id, progress=step, horizon=step, next_step=step, clean_exit=None)
-        await work.new_state_version()
-        compiled: CompiledRun | None
-        try:
-            compiled = await load_compiled(
-                work.rows, work.records, run_id, work.hub.evaluator, write=True
-            )
-        except Conflict:  # not attached yet: nothing to refold
-            compiled = None
-        if compiled is not None:
-            await work.rows.update(run_id, status=status_of(compiled.folded.latest()))
-        work.keep(compiled)
-        await events.record(
-            work.records,
-            run_id,
-            events.EventKind.RESUMED,
-            step,
-            {"from_progress": run.progress, "uncounted_reports": dropped, "worker": worker},
-        )
-        return 200, run_json(await work.rows.get(run_id))
-
-    return (await unit_of_work.write(hub, run_id, idem, act))[1]  # type: ignore[no-any-return]

@@ -147,6 +147,7 @@ def _check_same(row: Any, first: Any, canonical: dict[str, Any], options: dict[s
 async def _restart(work: RunWork, run_id: int) -> Any:
     """Reset a run to step 0: progress, horizon, counter and metric state."""
     await work.records.uncount_reports(run_id)
+    await work.launches.end_launches(run_id)
     await work.rows.update(
         run_id, progress=0, horizon=-1, next_step=0, status=STATUS_RUNNING, clean_exit=None
     )

@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 from lrhub_service.db import statements
+from lrhub_service.db.launch_rows import LaunchRows
 from lrhub_service.db.records import RunRecords
 from lrhub_service.db.run_store import Claim, Outcome, RunRows
 from lrhub_service.usecases.compiled import CompiledRun
@@ -40,10 +41,11 @@ ATTEMPTS = 3
 class RunWork:
     """A write in progress: its statements, its locked run row, and what it changed."""
 
-    def __init__(self, hub: Hub, rows: RunRows, records: RunRecords) -> None:
+    def __init__(self, hub: Hub, rows: RunRows, records: RunRecords, launches: LaunchRows) -> None:
         self.hub = hub
         self.rows = rows
         self.records = records
+        self.launches = launches
         self.run: Any = None  # the locked row, when the write names a run
         self.run_id: int | None = None
         self.values_changed = False
@@ -106,7 +108,7 @@ async def _attempt_write(
     hub: Hub, run_id: int | None, idem: IdemKey | None, act: Act, archived_ok: bool
 ) -> tuple[int, Any]:
     async with statements.transaction(hub.db) as bound:
-        work = RunWork(hub, bound.runs, bound.records)
+        work = RunWork(hub, bound.runs, bound.records, bound.launches)
         if run_id is not None:
             work.run = await work.rows.get(run_id, lock=True)
             if work.run is None:

@@ -19,7 +19,8 @@ from lrhub_service.api.schemas import (
     Revise,
 )
 from lrhub_service.usecases import attach as attaching
-from lrhub_service.usecases import events, reports, revisions, run_list, runs
+from lrhub_service.usecases import events, revisions, run_list, runs
+from lrhub_service.usecases import resume as resuming
 from lrhub_service.usecases.errors import Invalid
 from lrhub_service.usecases.status import STATUSES
 
@@ -161,7 +162,7 @@ async def list_revisions(request: Request, run_id: RunId) -> Response:
 @write.post("/runs/{run_id}/resume", response_model=Run, responses=declared(404, 409))
 async def resume(request: Request, run_id: RunId, body: Resume) -> Response:
     """Set the run back to a checkpoint's step; later reports stop counting."""
-    run = await reports.resume(
+    run = await resuming.resume(
         hub_of(request),
         run_id,
         body.step,

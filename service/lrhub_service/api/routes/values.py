@@ -118,7 +118,8 @@ async def report(request: Request, run_id: RunId, body: ReportMetrics) -> Respon
         hub_of(request), run_id, body.step, body.metrics, worker, body.window, idem
     )
     metrics_of(request).reports.inc()
-    return json_response(result, revision=result["values"]["revision"])
+    values = result["values"]
+    return json_response(result, revision=values["revision"] if values else None)
 
 
 @read.get("/runs/{run_id}/reports", response_model=ReportPage, responses=declared(404, 409))
