@@ -92,3 +92,13 @@ fold_snapshots
 idempotency_keys
 forced
 raw_headers  # Starlette's Response reads it (api/responses.raw_response)
+
+# The dashboard: response fields the page reads (api/bodies.py RunLive, api/view_bodies.py)
+# and routes registered by decorator.
+current_lr
+last_report_step
+live_workers
+nonfinite
+report_count
+plotly_js
+preview_curve

@@ -19,7 +19,7 @@ from bench._util import DEFAULT_ADMIN_URL, Row, row
 from bench.baseline import DEFAULT_REVISION
 from bench.servers import BenchContext, bench_context
 
-SECTIONS = ("client", "engine", "flood", "read", "advance", "scale")
+SECTIONS = ("client", "engine", "flood", "read", "advance", "scale", "dashboard")
 
 
 def _external(module_name: str, quick: bool) -> list[Row]:
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("client", "engine", "flood"):
         if name in args.only:
             rows += _guarded(name, lambda n=name: _external(n, args.quick))
-    served = [s for s in ("read", "advance", "scale") if s in args.only]
+    served = [s for s in ("read", "advance", "scale", "dashboard") if s in args.only]
     if served:
         rows += _guarded("servers", lambda: _served(args, served))
     if args.baseline:
@@ -116,12 +116,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _served(args: argparse.Namespace, sections: list[str]) -> list[Row]:
     """The sections that need lrhub and hello world running on a fresh database."""
-    from bench import advance, read_path, scale
+    from bench import advance, dashboard, read_path, scale
 
     modules: dict[str, Callable[[BenchContext], list[Row]]] = {
         "read": read_path.measure,
         "advance": advance.measure,
         "scale": scale.measure,
+        "dashboard": dashboard.measure,
     }
     rows: dict[str, list[Row]] = {}
     began = time.perf_counter()
@@ -131,8 +132,9 @@ def _served(args: argparse.Namespace, sections: list[str]) -> list[Row]:
             file=sys.stderr,
         )
         # scale runs before advance: it then stops its second server, so the raw loop's 64
-        # connections fit in PostgreSQL's max_connections beside lrhub's pools.
-        for name in sorted(sections, key=("read", "scale", "advance").index):
+        # connections fit in PostgreSQL's max_connections beside lrhub's pools; the dashboard
+        # lists the runs scale stored (with a server of its own, stopped before advance).
+        for name in sorted(sections, key=("read", "scale", "dashboard", "advance").index):
             rows[name] = _guarded(name, lambda n=name: modules[n](ctx))
     return [r for name in sections for r in rows[name]]
 

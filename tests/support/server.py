@@ -1,5 +1,6 @@
-"""One ``lrhub serve`` subprocess on loopback, shared by the tests of a session (the client
-tests and the torch suite). Tests that kill the server use tests/conftest.py's ``live_server``."""
+"""One ``lrhub serve`` subprocess on loopback, shared by the tests of a session or module
+(the client tests, the torch suite, the dashboard). Tests that kill the server use
+tests/conftest.py's ``live_server``."""
 
 from __future__ import annotations
 
@@ -25,15 +26,17 @@ class ServerProcess:
     """A ``lrhub serve`` subprocess on loopback shared by the tests of a session (tests
     that kill the server use tests/conftest.py's function-scoped ``live_server``)."""
 
-    def __init__(self, database_url: str, log: Path) -> None:
+    def __init__(self, database_url: str, log: Path, env: dict[str, str] | None = None) -> None:
         self.database_url = database_url
         self.log = log
+        self.env = env or {}  # more LRHUB_* settings (tokens...)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServerProcess:
-        env = {**os.environ, "LRHUB_LOG_LEVEL": "warning", "LRHUB_DATABASE_URL": self.database_url}
+        env = {**os.environ, "LRHUB_LOG_LEVEL": "warning", **self.env}
+        env["LRHUB_DATABASE_URL"] = self.database_url
         argv = [sys.executable, "-m", "lrhub_service.cli", "serve", "--host", "127.0.0.1"]
         argv += ["--port", str(self.port)]
         with open(self.log, "ab") as log:

@@ -10,14 +10,23 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 
-from lrhub_service.api import docs, problems
+from lrhub_service.api import dashboard, docs, problems
 from lrhub_service.api.auth import AuthMiddleware
 from lrhub_service.api.fastread import FastReadMiddleware
 from lrhub_service.api.middleware import BodyLimitMiddleware, EdgeMiddleware
 from lrhub_service.api.openapi import build_openapi
 from lrhub_service.api.readiness import ReadinessGate
 from lrhub_service.api.responses import OrjsonResponse
-from lrhub_service.api.routes import lifecycle, limits, lr_finder, ops, preview, runs, values
+from lrhub_service.api.routes import (
+    lifecycle,
+    limits,
+    lr_finder,
+    ops,
+    preview,
+    runs,
+    values,
+    views,
+)
 from lrhub_service.api.routing import TrailingSlashMiddleware, on_method_not_allowed
 from lrhub_service.bootstrap import close_hub, open_hub
 from lrhub_service.observability import LoopLagMonitor, Metrics
@@ -84,16 +93,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         values.write,
         runs.read,
         runs.write,
+        views.router,
         lifecycle.router,
         preview.router,
         lr_finder.router,
         limits.router,
         ops.router,
         docs.router,
+        dashboard.router,
     ):
         app.include_router(router)
     docs.mount_assets(app)
+    dashboard.mount(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(dashboard.SecurityHeadersMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(FastReadMiddleware)  # outside the slash check: its paths have none
     app.add_middleware(AuthMiddleware)

@@ -2,7 +2,8 @@
 
 Every ``/v1`` route needs a token once any token exists; ``/healthz``, ``/readyz``,
 ``/metrics`` and the OpenAPI documents stay open. Reads are GET/HEAD and ``POST
-/v1/preview`` (it stores nothing); every other method needs the ``write`` scope.
+/v1/preview`` and ``/v1/preview/curve`` (they store nothing); every other method needs the
+``write`` scope. The dashboard's page and assets (``/``, ``/ui``) need no token.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from lrhub_service.usecases.errors import DatabaseUnavailable
 from lrhub_service.usecases.tokens import Principal, TokenStore
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
-READ_POSTS = {"/v1/preview"}
+READ_POSTS = {"/v1/preview", "/v1/preview/curve"}
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 SECURITY_SCHEME = {
     "bearer": {

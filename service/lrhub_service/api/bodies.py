@@ -48,6 +48,16 @@ class Window(Body):
     promised_through: int | None = Field(description="last promised step (null: none)")
 
 
+class RunLive(Body):
+    """What the runs table shows beside a run: lr at its progress (null before base values),
+    the steps its spec plans, its last report step and its workers seen lately."""
+
+    current_lr: float | None
+    planned_steps: int | None
+    last_report_step: int | None
+    live_workers: int = Field(ge=0)
+
+
 class Run(Body):
     """A stored run (``schedule`` is the canonical spec of its latest revision)."""
 
@@ -64,11 +74,17 @@ class Run(Body):
     progress: int
     horizon: int
     next_step: int
-    status: str = Field(description="created, running, stopped, diverged or archived")
+    status: str = Field(
+        description="created, running, stalled, finished, stopped, diverged or archived "
+        "(the status rule: docs/dashboard.md)"
+    )
     clean_exit: bool | None
     archived_at: str | None = Field(description="when it was archived (null: not archived)")
     created_at: str
     updated_at: str
+    live: RunLive | None = Field(
+        default=None, description="only in a list asked for with detail=live"
+    )
 
 
 class RemovedRows(Body):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import orjson
@@ -89,3 +90,15 @@ async def idem_of(request: Request, scope: str) -> IdemKey | None:
     hub_of(request).pruner.maybe_prune()
     body = await request.body()
     return IdemKey(scope, key, fingerprint(body, request.headers.get("if-match", "")))
+
+
+def etag_response(request: Request, body: Any, tag: str | None = None) -> Response:
+    """``body`` as JSON with an ``ETag`` (``tag``, else a digest of the JSON); 304 with no
+    body when the request's ``If-None-Match`` names it (the dashboard's polling)."""
+    content = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+    if tag is None:
+        tag = f'W/"{hashlib.blake2b(content, digest_size=8).hexdigest()}"'
+    headers = {"ETag": tag, "Cache-Control": "no-cache"}
+    if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(content, media_type="application/json", headers=headers)

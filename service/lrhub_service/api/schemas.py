@@ -195,6 +195,10 @@ class Revise(Strict):
     continue_: bool = Field(default=True, alias="continue")
     clock: Literal["global", "restart"] = "global"
     expected_revision: Annotated[int, Field(ge=1)] | None = None
+    from_step_exact: bool = Field(
+        default=False,
+        description="a from_step already promised is a 409 instead of moving to horizon + 1",
+    )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -20,6 +20,7 @@ from lrhub_service.db.models import (
     Worker,
     utcnow,
 )
+from lrhub_service.db.summaries import SummaryReads
 
 REVISION_COLUMNS = (
     Revision.revision,
@@ -43,8 +44,9 @@ FOLD_KEY = tuple_(Report.effective_step, Report.step, Report.version)
 SNAPSHOT_KEY = tuple_(FoldSnapshot.effective_step, FoldSnapshot.step, FoldSnapshot.version)
 
 
-class RunRecords:
-    """Every statement on the tables that hang off a run, bound to one connection."""
+class RunRecords(SummaryReads):
+    """Every statement on the tables that hang off a run, bound to one connection (the
+    summaries the dashboard reads: ``SummaryReads``)."""
 
     def __init__(self, conn: AsyncConnection, *, is_sqlite: bool) -> None:
         self.conn = conn

@@ -181,3 +181,11 @@ def admit_preview(found: SpecCost, steps: int, groups: int) -> None:
         admit(found, steps, groups, "steps", fresh=True)
     except CostLimitError as exc:
         raise LimitExceeded("steps", f"{exc.errors[0]['msg']}; see GET /v1/limits") from exc
+
+
+def curve_budget(cost: SpecCost, groups: int, points: int, samples: int) -> tuple[int, float]:
+    """Samples per bucket (1 to ``samples``) that fit the CPU budget for a curve of
+    ``points`` buckets, and the estimated cost of evaluating them."""
+    allowed = allowed_steps(cost, groups, fresh=True)
+    per_bucket = max(1, min(samples, allowed // max(points, 1)))
+    return per_bucket, cost.request_us(points * per_bucket, groups, fresh=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lrhub_service.usecases.status import public_status
+from lrhub_service.usecases.status import run_status
 from lrhub_service.usecases.timefmt import iso
 
 
@@ -24,7 +24,7 @@ def run_json(row: Any) -> dict[str, Any]:
         "progress": row.progress,
         "horizon": row.horizon,
         "next_step": row.next_step,
-        "status": public_status(row.status, row.archived_at is not None),
+        "status": run_status(row),
         "clean_exit": row.clean_exit,
         "archived_at": iso(row.archived_at),
         "created_at": iso(row.created_at),

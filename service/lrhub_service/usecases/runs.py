@@ -1,9 +1,7 @@
-"""Use cases for runs: get-or-create, restart, read, list."""
+"""Use cases for runs: get-or-create, restart, read (listing: ``run_list``)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,7 +11,7 @@ from lrhub_service.engine.errors import MissingBaseLR
 from lrhub_service.usecases import events, unit_of_work
 from lrhub_service.usecases.compiled import SegmentRecord, build
 from lrhub_service.usecases.compute import UNKNOWN_US
-from lrhub_service.usecases.errors import Conflict, Invalid, NotFound, run_not_found
+from lrhub_service.usecases.errors import Conflict, NotFound, run_not_found
 from lrhub_service.usecases.hub import Hub
 from lrhub_service.usecases.idempotency import IdemKey
 from lrhub_service.usecases.run_json import run_json
@@ -172,33 +170,3 @@ async def get_run_by_name(hub: Hub, name: str) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"no run named {name!r}", loc="name")
     return run_json(row)
-
-
-def encode_cursor(run_id: int) -> str:
-    return base64.urlsafe_b64encode(f"r{run_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith("r"):
-            raise ValueError(cursor)
-        return int(text[1:])
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise Invalid("cursor is not one this server handed out", loc="cursor") from exc
-
-
-async def list_runs(
-    hub: Hub, *, limit: int, cursor: str | None, archived: str = "exclude"
-) -> dict[str, Any]:
-    """Runs newest first, ``limit`` at a time; ``next_cursor`` pages on.
-
-    ``archived``: ``exclude`` hides archived runs, ``include`` lists them too, ``only``
-    lists just them.
-    """
-    before = decode_cursor(cursor) if cursor else None
-    async with hub.reading() as (statements, _records):
-        rows = await statements.page(limit + 1, before, archived)
-    items = [run_json(r) for r in rows[:limit]]
-    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return {"items": items, "next_cursor": next_cursor}

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from lrhub_service.api.bodies import Attached, EventPage, Revised, RevisionList, Run, RunPage
 from lrhub_service.api.problems import declared
-from lrhub_service.api.responses import hub_of, idem_of, json_response
+from lrhub_service.api.responses import etag_response, hub_of, idem_of, json_response
 from lrhub_service.api.schemas import (
     MAX_RUN_ID,
     RUN_NAME_PATTERN,
@@ -19,10 +19,12 @@ from lrhub_service.api.schemas import (
     Revise,
 )
 from lrhub_service.usecases import attach as attaching
-from lrhub_service.usecases import events, revisions, runs
+from lrhub_service.usecases import events, revisions, run_list, runs
 from lrhub_service.usecases import resume as resuming
 from lrhub_service.usecases.errors import Invalid
+from lrhub_service.usecases.status import STATUSES
 
+Status = Literal[STATUSES]  # type: ignore[valid-type]  # the status rule's list
 RunId = Annotated[int, Path(ge=1, le=MAX_RUN_ID, description="the run's id")]
 read = APIRouter(prefix="/v1", tags=["runs"])
 write = APIRouter(prefix="/v1", tags=["runs"])
@@ -56,10 +58,24 @@ async def list_runs(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9_-]*$")] = None,
     archived: Annotated[Literal["exclude", "include", "only"], Query()] = "exclude",
+    q: Annotated[str | None, Query(max_length=200, description="part of the name (any case)")] = (
+        None
+    ),
+    status: Annotated[Status | None, Query(description="one status (the status rule)")] = None,
+    detail: Annotated[Literal["live"] | None, Query(description="add each run's live")] = None,
 ) -> Response:
-    """Runs, newest first; archived runs only with ``archived=include`` or ``only``."""
-    listed = await runs.list_runs(hub_of(request), limit=limit, cursor=cursor, archived=archived)
-    return json_response(listed)
+    """Runs, newest first; archived runs only with ``archived=include`` or ``only`` (or
+    ``status=archived``). The ``ETag`` changes with the page; ``If-None-Match`` gets 304."""
+    listed = await run_list.list_runs(
+        hub_of(request),
+        limit=limit,
+        cursor=cursor,
+        archived=archived,
+        q=q or None,
+        status=status,
+        live=detail == "live",
+    )
+    return etag_response(request, listed)
 
 
 @read.get("/runs/by-name/{name}", response_model=Run, responses=declared(404, 409))
@@ -91,7 +107,22 @@ async def attach(request: Request, run_id: RunId, body: Attach) -> Response:
     return json_response(result, revision=result["run"]["revision"])
 
 
-def _if_match(value: str | None) -> int | None:
+def revision_request(body: Revise, if_match: str | None) -> revisions.RevisionRequest:
+    """The revision a body and its ``If-Match`` ask for (they must not disagree)."""
+    expected = if_match_revision(if_match)
+    if expected is not None and body.expected_revision not in (None, expected):
+        raise Invalid("If-Match and expected_revision disagree", loc="expected_revision")
+    return revisions.RevisionRequest(
+        schedule=body.schedule,
+        from_step=body.from_step,
+        from_step_exact=body.from_step_exact,
+        continue_value=body.continue_,
+        clock=body.clock,
+        expected_revision=expected if expected is not None else body.expected_revision,
+    )
+
+
+def if_match_revision(value: str | None) -> int | None:
     if value is None or value.strip() == "*":
         return None
     text = value.strip().removeprefix("W/").strip('"')
@@ -117,19 +148,9 @@ async def revise(
     if_match: Annotated[str | None, Header(max_length=100)] = None,
 ) -> Response:
     """Replace the schedule from a future step (never before the horizon)."""
-    expected = _if_match(if_match)
-    if expected is not None and body.expected_revision not in (None, expected):
-        raise Invalid("If-Match and expected_revision disagree", loc="expected_revision")
-    result = await revisions.revise(
-        hub_of(request),
-        run_id,
-        body.schedule,
-        from_step=body.from_step,
-        continue_value=body.continue_,
-        clock=body.clock,
-        expected_revision=expected if expected is not None else body.expected_revision,
-        idem=await idem_of(request, f"revise:{run_id}"),
-    )
+    asked = revision_request(body, if_match)
+    idem = await idem_of(request, f"revise:{run_id}")
+    result = await revisions.revise(hub_of(request), run_id, asked, idem)
     return json_response(result, 201, revision=result["revision"])
 
 
