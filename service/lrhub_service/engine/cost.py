@@ -45,6 +45,13 @@ TYPE_COSTS: dict[str, tuple[float, float]] = {
     "DivergenceGuard": (2.0, 2.0),
     "BatchSizeScaling": (5.5, 3.0),
     "PerEpoch": (2.0, 2.0),
+    "CycleAnneal": (23.5, 42.5),
+    "CosineDecay": (6.0, 12.5),
+    "Offset": (2.0, 2.0),
+    "GreedyLR": (3.0, 3.0),
+    "LRNoise": (2500.0, 3000.0),
+    "transformers": (1.0, 0.0),  # plus its expansion (engine/compat/)
+    "timm": (1.0, 0.0),
 }
 DEFAULT_TYPE_COST = (23.5, 42.5)  # a type not measured yet counts as the dearest one
 EVALUATE_CALL_US = 13.5  # Schedule.evaluate's own work per call (segments, checks)
@@ -212,6 +219,10 @@ class _Walk:
         walk_us = running_product_us(spec)
         self.prefix_us += walk_us
         self.walk_us += walk_us
+        expand = getattr(spec, "expand", None)
+        if expand is not None:  # a compat form costs what it expands to
+            found = self.visit(expand() if kind == "timm" else expand(None), loc, depth + 1)
+            return call_us + found[0], value_ns + found[1]
         kids = spec.children()
         if len(kids) > self.max_children:
             self.max_children = len(kids)

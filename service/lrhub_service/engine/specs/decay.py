@@ -15,10 +15,11 @@ PositiveSteps = Annotated[int, Field(gt=0)]
 
 
 class StepLR(SpecModel):
-    """Multiply the lr by ``gamma`` every ``step_size`` steps."""
+    """Multiply the lr by ``gamma`` every ``step_size`` steps (a real ``step_size`` counts
+    ``floor(step / step_size)`` decays)."""
 
     type: Literal["StepLR"] = "StepLR"
-    step_size: PositiveSteps
+    step_size: PositiveSteps | Annotated[float, Field(gt=0)]
     gamma: NonNegative = 0.1
 
     def compile(self, ctx: Context) -> Node:
