@@ -30,7 +30,7 @@ def constant(value: float) -> Curve:
     return lambda steps: np.full(steps.shape, value)
 
 
-def step_decay(gamma: float, step_size: float) -> Curve:
+def step_decay(gamma: float, step_size: int) -> Curve:
     """StepLR's factor: ``gamma ** (step // step_size)``."""
     return lambda steps: power(gamma, steps // step_size)
 

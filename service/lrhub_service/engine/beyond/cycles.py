@@ -20,12 +20,13 @@ from ..curves import Curve, Floats, Steps
 from ..node import Context, Node
 from ..specs.base import PerGroup, Problem, SpecModel, lift
 
-Shape = Literal["cosine", "tanh", "poly"]
+Shape = Literal["cosine", "tanh", "poly", "constant"]
 
 
 class CycleAnneal(SpecModel):
     """Anneal from each cycle's peak to ``eta_min`` along ``shape``, cycle after cycle.
 
+    ``constant`` holds each cycle's peak (a step decay of real period ``T_0``).
     ``k_decay`` bends the cosine and poly shapes (``t ** k / T ** k``, k-decay);
     ``power`` is the poly shape's exponent; ``lb`` and ``ub`` bound the tanh argument.
     ``cycle_limit: null`` repeats forever.
@@ -80,6 +81,8 @@ def _curve(spec: CycleAnneal, base: float, floor: float) -> Curve:
             tr = t_cur / t_i
             shape = 0.5 * (1 - np.tanh(spec.lb * (1.0 - tr) + spec.ub * tr))
             values = floor + (peak - floor) * shape
+        elif spec.shape == "constant":
+            values = peak + np.zeros(t_cur.shape)
         elif spec.shape == "cosine":
             values = floor + 0.5 * (peak - floor) * (1 + np.cos(math.pi * t_cur**k / t_i**k))
         else:

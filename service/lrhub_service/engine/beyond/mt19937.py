@@ -65,22 +65,45 @@ class Streams:
             self.words = np.concatenate([self.words, temper(self._state).astype(np.uint64)], 1)
 
 
+def first_words(seeds: list[int], count: int) -> npt.NDArray[np.uint64]:
+    """The first ``count`` (at most ``N - M``) output words of each seed's generator.
+
+    The first ``N - M`` words of the first twist need only the seeded state up to
+    ``M + count``, so only that much of the seeding recurrence is run.
+    """
+    if not 0 < count <= N - M:
+        raise ValueError(f"count must be in 1..{N - M}")
+    current = np.array([s & 0xFFFFFFFF for s in seeds], dtype=np.uint32)
+    state, mult = [current], np.uint32(1812433253)
+    for j in range(1, M + count + 1):
+        current = mult * (current ^ (current >> np.uint32(30))) + np.uint32(j)
+        state.append(current)
+    words = np.empty((len(seeds), count), dtype=np.uint64)
+    for i in range(count):
+        y = (state[i] & _UPPER) | (state[i + 1] & _LOWER)
+        odd = np.where(y & np.uint32(1), _MATRIX, np.uint32(0))
+        words[:, i] = temper(state[i + M] ^ (y >> np.uint32(1)) ^ odd)
+    return words
+
+
 def rand_scalar(seeds: list[int]) -> list[float]:
     """``torch.rand(1, generator=g).item()`` right after ``g.manual_seed(seed)``."""
-    streams = Streams(seeds)
-    streams.need(1)
-    return [float(np.float32((int(w) & 0xFFFFFF) * 2.0**-24)) for w in streams.words[:, 0]]
+    masked = first_words(seeds, 1)[:, 0] & np.uint64(0xFFFFFF)
+    return (masked.astype(np.float64) * 2.0**-24).astype(np.float32).astype(np.float64).tolist()
 
 
-def _uniform53(high: int, low: int) -> float:
-    return (((high << 32) | low) & ((1 << 53) - 1)) * 2.0**-53
-
-
-def normal_sample(words: Words, index: int) -> float:
-    """The ``index``-th one-element ``torch.randn`` of a fresh generator (as a Python float),
-    from that generator's output ``words``."""
-    w = [int(x) for x in words[4 * (index // 2) : 4 * (index // 2) + 4]]
-    u1, u2 = _uniform53(w[0], w[1]), _uniform53(w[2], w[3])
-    radius = math.sqrt(-2.0 * math.log1p(-u2))
-    theta = 2.0 * math.pi * u1
-    return float(np.float32(radius * (math.cos(theta) if index % 2 == 0 else math.sin(theta))))
+def normal_pairs(words: npt.NDArray[np.uint64]) -> tuple[list[float], list[float]]:
+    """The first two one-element ``torch.randn`` draws of each row of four words."""
+    mask = np.uint64((1 << 53) - 1)
+    u1 = (((words[:, 0] << np.uint64(32)) | words[:, 1]) & mask).astype(np.float64) * 2.0**-53
+    u2 = (((words[:, 2] << np.uint64(32)) | words[:, 3]) & mask).astype(np.float64) * 2.0**-53
+    cosines, sines = [], []
+    for a, b in zip(u1.tolist(), u2.tolist(), strict=True):
+        radius, theta = math.sqrt(-2.0 * math.log1p(-b)), 2.0 * math.pi * a
+        cosines.append(radius * math.cos(theta))
+        sines.append(radius * math.sin(theta))
+    as32 = np.float32
+    return (
+        np.array(cosines).astype(as32).astype(np.float64).tolist(),
+        np.array(sines).astype(as32).astype(np.float64).tolist(),
+    )

@@ -6,18 +6,19 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import Field
 
 from ..errors import SpecError
 from ..node import Context, Floats, LrFn, Node, RoutedHook, Steps
 from ..specs.base import Problem, SpecModel
 from ..state import MetricState
-from .mt19937 import Streams, normal_sample, rand_scalar
+from .mt19937 import M, N, Streams, first_words, normal_pairs, rand_scalar
 
 if TYPE_CHECKING:
     AnySpec = Any
 
-MAX_WORDS = 624 * 16  # a normal draw resamples at most 16 x 312 times (then refused)
+MAX_WORDS = 4**7  # a normal draw resamples at most 8191 times (then refused)
 
 
 class LRNoise(SpecModel):
@@ -40,10 +41,10 @@ class LRNoise(SpecModel):
         return [(("schedule",), self.schedule)]
 
     def problems(self) -> Iterator[Problem]:
-        if self.noise_type == "normal" and self.pct / self.std < 0.01:
+        if self.noise_type == "normal" and self.pct / self.std < 0.02:
             yield (
                 ("pct",),
-                "pct / std must be >= 0.01 (a normal draw is resampled until |noise| < pct)",
+                "pct / std must be >= 0.02 (a normal draw is resampled until |noise| < pct)",
             )
 
     def compile(self, ctx: Context) -> Node:
@@ -69,23 +70,35 @@ class LRNoise(SpecModel):
         return out
 
     def _normal(self, seeds: list[int], steps: Steps) -> list[float]:
-        streams, found = Streams(seeds), []
-        for row in range(len(seeds)):
-            index = 0
-            while True:
-                if 4 * (index // 2 + 1) > streams.words.shape[1]:
-                    if streams.words.shape[1] >= MAX_WORDS:
-                        raise SpecError(
-                            f"noise resampled past {MAX_WORDS} words at step {int(steps[row])}",
-                            "pct",
-                        )
-                    streams.need(streams.words.shape[1] + 624)
-                value = normal_sample(streams.words[row], index) * self.std
-                if abs(value) < self.pct:
-                    found.append(value)
-                    break
-                index += 1
-        return found
+        """timm's draw: ``randn * std`` until below ``pct``. Every pending seed's next draws
+        are made together, in rounds of more and more words."""
+        found: dict[int, float] = {}
+        pending, done, count = list(range(len(seeds))), 0, 4
+        while pending:
+            if count > MAX_WORDS:
+                step = int(steps[pending[0]])
+                raise SpecError(f"noise resampled past {MAX_WORDS} words at step {step}", "pct")
+            words = _words([seeds[row] for row in pending], count)
+            draws = [normal_pairs(words[:, i : i + 4]) for i in range(done, count, 4)]
+            still = []
+            for j, row in enumerate(pending):
+                for value in (v * self.std for pair in draws for v in (pair[0][j], pair[1][j])):
+                    if abs(value) < self.pct:
+                        found[row] = value
+                        break
+                else:
+                    still.append(row)
+            pending, done, count = still, count, count * 4
+        return [found[row] for row in range(len(seeds))]
+
+
+def _words(seeds: list[int], count: int) -> npt.NDArray[np.uint64]:
+    """The first ``count`` output words of each seed's generator."""
+    if count <= N - M:
+        return first_words(seeds, count)
+    streams = Streams(seeds)
+    streams.need(count)
+    return streams.words[:, :count]
 
 
 def _noisy(spec: LRNoise, fn: LrFn, memo: dict[bytes, Floats]) -> LrFn:

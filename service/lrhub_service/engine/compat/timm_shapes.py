@@ -7,7 +7,7 @@ from typing import Any
 from ..beyond import CycleAnneal, Warmup
 from ..beyond.wsd import WarmupStableDecay
 from ..specs.base import SpecModel
-from ..specs.decay import MultiStepLR, StepLR
+from ..specs.decay import MultiStepLR
 from ..specs.plateau import ReduceLROnPlateau
 from .kwargs import KwargError
 
@@ -76,7 +76,10 @@ def core(scheduler: str, args: dict[str, Any]) -> SpecModel:
         decay_t = _required(args, "decay_t")
         if isinstance(decay_t, list):
             raise KwargError("decay_t", "must be a number for StepLRScheduler")
-        return _warmed(args, StepLR(step_size=decay_t, gamma=args["decay_rate"]))
+        steps = CycleAnneal(
+            T_0=decay_t, restart_decay=args["decay_rate"], cycle_limit=None, shape="constant"
+        )
+        return _warmed(args, steps)
     if scheduler == "MultiStepLRScheduler":
         milestones = _required(args, "decay_t")
         if not isinstance(milestones, list) or milestones != sorted(milestones):

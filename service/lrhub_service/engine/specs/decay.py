@@ -15,11 +15,10 @@ PositiveSteps = Annotated[int, Field(gt=0)]
 
 
 class StepLR(SpecModel):
-    """Multiply the lr by ``gamma`` every ``step_size`` steps (a real ``step_size`` counts
-    ``floor(step / step_size)`` decays)."""
+    """Multiply the lr by ``gamma`` every ``step_size`` steps."""
 
     type: Literal["StepLR"] = "StepLR"
-    step_size: PositiveSteps | Annotated[float, Field(gt=0)]
+    step_size: PositiveSteps
     gamma: NonNegative = 0.1
 
     def compile(self, ctx: Context) -> Node:
