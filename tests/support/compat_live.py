@@ -7,6 +7,7 @@ timm is imported without its package ``__init__`` (which needs torchvision): onl
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
 import sys
 import types
@@ -102,7 +103,16 @@ def library_values(case: dict[str, Any]) -> list[list[float]]:
 
 
 def library_versions() -> dict[str, str]:
-    import transformers
+    """The installed versions of the libraries the reference values come from."""
+    return {name: importlib.metadata.version(name) for name in ("transformers", "timm", "torch")}
 
-    found = importlib.metadata.version("timm")
-    return {"transformers": transformers.__version__, "timm": found, "torch": torch.__version__}
+
+def libraries_installed() -> bool:
+    """Whether transformers and timm (its scheduler package) can be imported."""
+    try:
+        import transformers  # noqa: F401
+
+        timm_scheduler_module()
+    except ImportError:
+        return False
+    return True
