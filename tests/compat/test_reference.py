@@ -29,7 +29,8 @@ def engine_values(case: dict[str, Any]) -> list[list[float]]:
         return sched.window(0, case["steps"], state)[0].tolist()
     rows = [list(sched.values(0, state).lrs)]
     for step in range(1, case["steps"]):
-        state = sched.fold(state, Report(step, {"loss": metrics[step]}))
+        if metrics[step] is not None:
+            state = sched.fold(state, Report(step, {"loss": metrics[step]}))
         rows.append(list(sched.values(step, state).lrs))
     return [list(column) for column in zip(*rows, strict=True)]
 

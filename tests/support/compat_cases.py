@@ -12,14 +12,17 @@ Case = dict[str, Any]
 W, T = 7, 60  # warm-up and training steps of the transformers cases
 
 
-def metric_series(seed: int, steps: int, *, rising: bool = False) -> list[float | None]:
-    """A loss that improves in bursts and plateaus (None at step 0: nothing reported)."""
+def metric_series(
+    seed: int, steps: int, *, rising: bool = False, every: int = 1
+) -> list[float | None]:
+    """A loss that improves in bursts and plateaus, evaluated every ``every`` steps (None
+    where nothing is reported, step 0 included)."""
     rng, value, out = random.Random(seed), 2.0, [None]
     for s in range(1, steps):
         if s % 13 < 5:
             value *= 0.93
         noisy = value + rng.uniform(-0.004, 0.004)
-        out.append(-noisy if rising else noisy)
+        out.append((-noisy if rising else noisy) if s % every == 0 else None)
     return out
 
 
@@ -72,7 +75,7 @@ def transformers_cases() -> list[Case]:
     for i, spec in enumerate(metric_driven):
         rising = spec.get("scheduler_specific_kwargs", {}).get("mode") == "max"
         cases.append({"spec": spec, "steps": 90, "base_lrs": [0.01, 0.004],
-                      "metrics": metric_series(i, 90, rising=rising)})  # fmt: skip
+                      "metrics": metric_series(i, 90, rising=rising, every=3)})  # fmt: skip
     return cases
 
 

@@ -53,10 +53,10 @@ def transformers_values(case: dict[str, Any]) -> list[list[float]]:
     )  # fmt: skip
     metrics, rows = case.get("metrics"), [_lrs(opt)]
     for step in range(1, case["steps"]):
-        if metrics is not None:
-            sched.step(metrics[step])
-        else:
+        if metrics is None:
             sched.step()
+        elif metrics[step] is not None:  # as the Trainer steps them: at each evaluation
+            sched.step(metrics[step])
         rows.append(_lrs(opt))
     return rows
 
