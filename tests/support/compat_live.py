@@ -107,12 +107,17 @@ def library_versions() -> dict[str, str]:
     return {name: importlib.metadata.version(name) for name in ("transformers", "timm", "torch")}
 
 
+FORMS_REPRODUCE = {"transformers": "5.23.", "timm": "1.0.31"}  # the forms' library_version
+
+
 def libraries_installed() -> bool:
-    """Whether transformers and timm (its scheduler package) can be imported."""
+    """Whether transformers and timm (its scheduler package) can be imported, in the
+    versions the compat forms reproduce (a later release may change its values)."""
     try:
         import transformers  # noqa: F401
 
         timm_scheduler_module()
     except ImportError:
         return False
-    return True
+    versions = library_versions()
+    return all(versions[name].startswith(v) for name, v in FORMS_REPRODUCE.items())
