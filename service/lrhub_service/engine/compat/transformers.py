@@ -54,7 +54,11 @@ class TransformersSchedule(SpecModel):
                 yield ((error["loc"],) if error["loc"] else (), error["msg"])
 
     def compile(self, ctx: Context) -> Node:
-        return self.expand(ctx.require_bases()).build(ctx)
+        try:
+            spec = self.expand(ctx.require_bases())
+        except KwargError as exc:  # e.g. lr_end against the optimizer's lr
+            raise SpecError(str(exc), ctx.loc(f"scheduler_specific_kwargs.{exc.name}")) from None
+        return spec.build(ctx)
 
     def expand(self, bases: Bases | None) -> SpecModel:
         """The primitive spec that gives this schedule's values (``bases``: the groups' base
