@@ -55,9 +55,20 @@ class CycleAnneal(SpecModel):
         return Node(lrs=lrs, bases=bases)
 
 
-def _c_log(values: Floats) -> Floats:
-    """The C library's natural log per element (as Python's ``math.log``); NaN where <= 0."""
-    return np.array([math.log(v) if v > 0 else math.nan for v in values.tolist()])
+def cycle_index(inner: Floats, t_mult: float) -> Floats:
+    """``floor(log(inner) / log(t_mult))`` exactly as Python's ``math.log`` computes it.
+
+    numpy's logarithm may differ from the C library's by an ulp, which only matters where
+    the quotient is (nearly) a whole number: those elements are computed again with
+    ``math.log``. NaN where ``inner <= 0``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quotient = np.log(np.where(inner > 0, inner, np.nan)) / math.log(t_mult)
+    near = np.abs(quotient - np.round(quotient)) < 1e-9
+    if near.any():
+        exact = [math.log(v) / math.log(t_mult) for v in inner[near].tolist()]
+        quotient[near] = exact
+    return np.floor(quotient)
 
 
 def cycle_position(t: Floats, t_0: float, t_mult: float) -> tuple[Floats, Floats, Floats]:
@@ -65,9 +76,8 @@ def cycle_position(t: Floats, t_0: float, t_mult: float) -> tuple[Floats, Floats
     if t_mult == 1.0:
         index = t // t_0
         return index, t - t_0 * index, np.full(t.shape, t_0)
-    inner = 1 - t / t_0 * (1 - t_mult)
-    index = np.floor(_c_log(inner) / math.log(t_mult))
-    grown = np.array([t_mult ** int(i) if math.isfinite(i) else math.nan for i in index.tolist()])
+    index = cycle_index(1 - t / t_0 * (1 - t_mult), t_mult)
+    grown = np.power(t_mult, index)
     return index, t - (1 - grown) / (1 - t_mult) * t_0, grown * t_0
 
 
