@@ -168,3 +168,50 @@ def test_a_timm_scheduler_round_trips(server, cls: str, kwargs: dict[str, Any]) 
         rows.append([g["lr"] for g in opt.param_groups])
     want = [list(c) for c in zip(*rows, strict=True)]
     assert_close(server_values(server.url, spec, 0, STEPS), want, 1e-12)
+
+
+def test_a_stepped_scheduler_migrates_mid_training_with_resume(server, run_name) -> None:
+    """The one-line migration: spec_from, create the run, resume where the object was,
+    attach the same optimizer; training goes on with the object's own values."""
+    opt = optimizer([0.05, 0.02])
+    reference_opt = optimizer([0.05, 0.02])
+    make = TORCH[9][1]  # OneCycleLR, two groups
+    obj, reference = make(opt), make(reference_opt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(13):
+            for o, s in ((opt, obj), (reference_opt, reference)):
+                o.step()
+                s.step()
+    spec = lrhub.spec_from(obj)
+    run = lrhub.Client(server.url).create_run(run_name, spec).resume(spec.resume_step)
+    scheduler = run.attach(opt)
+    got, want = [], []
+    for _ in range(20):
+        got.append([g["lr"] for g in opt.param_groups])
+        want.append([g["lr"] for g in reference_opt.param_groups])
+        opt.step()
+        scheduler.step()
+        reference_opt.step()
+        reference.step()
+    scheduler.close(1.0)
+    assert_close(got, want, 1e-9)
+
+
+@hf
+def test_a_transformers_greedy_object_round_trips(server) -> None:
+    from transformers.optimization import GreedyLR
+
+    opt = optimizer([0.05])
+    obj = GreedyLR(opt, patience=1, factor=0.5, min_lr=1e-3, max_lr=0.2, smooth=True,
+                   window_size=3)  # fmt: skip
+    spec = lrhub.spec_from(obj)
+    assert spec["type"] == "transformers" and spec["name"] == "greedy"
+    run = lrhub.Client(server.url).create_run(f"greedy-{id(obj)}", spec)
+    scheduler = run.attach(optimizer([0.05]))
+    losses = [1.0, 0.8, 0.6, 0.6, 0.6, 0.6, 0.5, 0.4, 0.3]
+    for loss in losses:
+        obj.step(loss)
+        scheduler.step(loss)
+        assert scheduler.get_last_lr()[0] == pytest.approx(opt.param_groups[0]["lr"], rel=1e-12)
+    scheduler.close(1.0)

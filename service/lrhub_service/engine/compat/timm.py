@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from ..beyond import LRNoise, Offset, PerEpoch
 from ..errors import SpecError
@@ -71,6 +71,11 @@ class TimmSchedule(SpecModel):
     initialize: bool | None = None
     updates_per_epoch: Annotated[int, Field(gt=0, le=2**30)] | None = None
     library_version: Literal["1.0.31"] = TIMM_VERSION
+
+    @model_serializer(mode="wrap")
+    def _given_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The stored spec holds the arguments given (timm's defaults are the version's)."""
+        return {k: v for k, v in handler(self).items() if v is not None}
 
     def group_hint(self) -> int | None:
         return None
@@ -141,9 +146,12 @@ def _noise(scheduler: str, args: dict[str, Any], spec: SpecModel) -> SpecModel:
     start = max(start, first)
     if end is not None and end <= start:
         return spec
-    seed = args.get("noise_seed")
+    seed, kind = args.get("noise_seed"), args.get("noise_type") or "normal"
+    if kind == "normal" and args["noise_pct"] / args["noise_std"] < 0.02:
+        raise KwargError("noise_pct", "noise_pct / noise_std must be >= 0.02 (timm draws until"
+                         " |noise| < noise_pct)")  # fmt: skip
     return LRNoise(
         schedule=spec, range_start=start, range_end=end,
-        noise_type=args.get("noise_type") or "normal", pct=args["noise_pct"],
+        noise_type=kind, pct=args["noise_pct"],
         std=args["noise_std"], seed=42 if seed is None else seed,
     )  # fmt: skip
