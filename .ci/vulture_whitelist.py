@@ -113,4 +113,5 @@ stable_fn
 decay_fn
 initialize
 library_version
+_given_only  # pydantic calls the serializer
 GREEDY

@@ -62,8 +62,9 @@ class Kwargs:
             raise KwargError(name, "must be true or false")
         return value
 
-    def raw(self, name: str, default: Any = None) -> Any:
-        return self._left.pop(name, default)
+    def take(self, names: tuple[str, ...]) -> dict[str, Any]:
+        """The given ones of ``names``, as they are (a spec model checks them)."""
+        return {name: self._left.pop(name) for name in names if name in self._left}
 
     def done(self) -> None:
         for name in self._left:

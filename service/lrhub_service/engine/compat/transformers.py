@@ -27,6 +27,10 @@ NEEDS_TRAINING_STEPS = (
     "cosine_warmup_with_min_lr",
 )  # fmt: skip
 METRIC_DRIVEN = ("reduce_lr_on_plateau", "greedy")
+_PLATEAU = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr",
+            "eps")  # fmt: skip
+_GREEDY = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "warmup",
+           "min_lr", "max_lr", "eps", "smooth", "window_size", "reset_start")  # fmt: skip
 Bases = tuple[float, ...]
 
 
@@ -177,23 +181,13 @@ def _wsd(spec: TransformersSchedule, kw: Kwargs, bases: Bases) -> SpecModel:
     )  # fmt: skip
 
 
-_MISSING = object()
-
-
 def _greedy(spec: TransformersSchedule, kw: Kwargs, bases: Bases) -> SpecModel:
     kw.flag("verbose", False)  # printing only
-    names = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "warmup",
-             "min_lr", "max_lr", "eps", "smooth", "window_size", "reset_start")  # fmt: skip
-    return GreedyLR(**_take(kw, names))
+    return GreedyLR(**kw.take(_GREEDY))
 
 
-def _take(kw: Kwargs, names: tuple[str, ...]) -> dict[str, Any]:
-    taken = {}
-    for name in names:
-        value = kw.raw(name, _MISSING)
-        if value is not _MISSING:
-            taken[name] = value
-    return taken
+def _plateau(spec: TransformersSchedule, kw: Kwargs, bases: Bases) -> SpecModel:
+    return ReduceLROnPlateau(**kw.take(_PLATEAU))
 
 
 def _inverse_sqrt(spec: TransformersSchedule, kw: Kwargs, bases: Bases) -> SpecModel:
@@ -212,19 +206,9 @@ _BUILDERS: dict[str, Callable[[TransformersSchedule, Kwargs, Bases], SpecModel]]
     "constant": _plain,
     "constant_with_warmup": _plain,
     "inverse_sqrt": _inverse_sqrt,
-    "reduce_lr_on_plateau": lambda spec, kw, bases: ReduceLROnPlateau(**_take(kw, _PLATEAU)),
+    "reduce_lr_on_plateau": _plateau,
     "cosine_with_min_lr": _cosine_min,
     "cosine_warmup_with_min_lr": _warmup_cosine_min,
     "warmup_stable_decay": _wsd,
     "greedy": _greedy,
 }
-_PLATEAU = (
-    "mode",
-    "factor",
-    "patience",
-    "threshold",
-    "threshold_mode",
-    "cooldown",
-    "min_lr",
-    "eps",
-)
