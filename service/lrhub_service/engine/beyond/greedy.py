@@ -57,13 +57,16 @@ class GreedyLR(SpecModel):
 def _value(key: str, group: int, base: float) -> LrFn:
     """The lr recorded at the last change at or before each step (the base before any)."""
 
+    memo: list[Any] = [None, None, None]  # the last record read, its steps and this column
+
     def lr(steps: Steps, state: MetricState) -> Floats:
         record = state.nodes.get(key)
         if not record or not record["steps"]:
             return np.full(steps.shape, base)
-        i = np.searchsorted(np.asarray(record["steps"], dtype=np.int64), steps, side="right")
-        column = np.array([base] + [lrs[group] for lrs in record["values"]])
-        return column[i]
+        if memo[0] is not record:  # a record is immutable: build its arrays once
+            column = np.array([base] + [lrs[group] for lrs in record["values"]])
+            memo[:] = [record, np.asarray(record["steps"], dtype=np.int64), column]
+        return memo[2][np.searchsorted(memo[1], steps, side="right")]
 
     return lr
 
