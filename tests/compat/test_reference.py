@@ -42,8 +42,11 @@ def test_engine_equals_the_reference_data(case: dict[str, Any]) -> None:
 
 @live
 def test_the_reference_data_is_what_the_installed_libraries_give() -> None:
+    def release(found: dict[str, str]) -> dict[str, str]:
+        return {name: version.split("+")[0] for name, version in found.items()}
+
     versions = reference()["versions"]
-    if library_versions() != versions:
+    if release(library_versions()) != release(versions):
         pytest.skip(f"reference data is from {versions}, installed {library_versions()}")
     for case in CASES:
         rows = library_values(case)
