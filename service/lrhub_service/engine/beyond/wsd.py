@@ -11,7 +11,7 @@ from pydantic import Field
 from ..curves import Curve, Floats
 from ..curves import Steps as StepArray
 from ..node import Context, Node
-from ..specs.base import PerGroup, Problem, SpecModel, lift
+from ..specs.base import PerGroup, Problem, SpecModel, lift, scaled_leaf
 from .ramps import DecayShape, RampShape, decay, ramp
 
 Steps = Annotated[int, Field(ge=0)]
@@ -53,12 +53,11 @@ class WarmupStableDecay(SpecModel):
             yield (("min_lr",), "give min_lr or min_lr_ratio, not both")
 
     def compile(self, ctx: Context) -> Node:
-        floors = None if self.min_lr is None else ctx.per_group("min_lr", self.min_lr)
+        if self.min_lr is None:  # a floor relative to the base: one factor for every group
+            return scaled_leaf(ctx, _wsd(self, 1.0, self.min_lr_ratio))
+        floors = ctx.per_group("min_lr", self.min_lr)
         bases = ctx.require_bases()
-        lrs = tuple(
-            lift(_wsd(self, base, base * self.min_lr_ratio if floors is None else floors[g]))
-            for g, base in enumerate(bases)
-        )
+        lrs = tuple(lift(_wsd(self, base, floors[g])) for g, base in enumerate(bases))
         return Node(lrs=lrs, bases=bases)
 
 
