@@ -155,6 +155,10 @@ def timm_cases() -> list[Case]:
         rising = spec.get("mode", "max") == "max"
         cases.append({"spec": spec, "steps": 60, "base_lrs": [0.01, 0.004],
                       "metrics": metric_series(100 + i, 60, rising=rising)})  # fmt: skip
+    per_epoch = _tm("PlateauLRScheduler", patience_t=1, mode="min", warmup_t=2,
+                    warmup_lr_init=1e-3, updates_per_epoch=4)  # fmt: skip
+    cases.append({"spec": per_epoch, "steps": 64, "base_lrs": [0.01, 0.004],
+                  "metrics": metric_series(120, 64, every=4)})  # fmt: skip
     return cases
 
 
