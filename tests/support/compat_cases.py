@@ -158,7 +158,7 @@ def timm_cases() -> list[Case]:
     per_epoch = _tm("PlateauLRScheduler", patience_t=1, mode="min", warmup_t=2,
                     warmup_lr_init=1e-3, updates_per_epoch=4)  # fmt: skip
     cases.append({"spec": per_epoch, "steps": 64, "base_lrs": [0.01, 0.004],
-                  "metrics": metric_series(120, 64, every=4)})  # fmt: skip
+                  "metrics": metric_series(120, 64, every=4, rising=True)})  # fmt: skip
     return cases
 
 
