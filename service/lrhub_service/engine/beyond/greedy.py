@@ -12,6 +12,7 @@ from pydantic import Field
 
 from ..node import Context, Floats, HookOutcome, LrFn, Node, Steps
 from ..specs.base import NonNegative, PerGroup, SpecModel
+from ..specs.plateau import improves, pick_metric
 from ..state import MetricState, freeze, frozen_record
 
 Count = Annotated[int, Field(ge=0)]
@@ -98,31 +99,10 @@ class GreedyHook:
             }
         )
 
-    def _better(self, value: float, best: float | None) -> bool:
-        spec = self.spec
-        if best is None:
-            best = float("inf") if spec.mode == "min" else float("-inf")
-        if spec.mode == "min":
-            limit = (
-                best * (1.0 - spec.threshold)
-                if spec.threshold_mode == "rel"
-                else best - spec.threshold
-            )
-            return value < limit
-        limit = (
-            best * (1.0 + spec.threshold) if spec.threshold_mode == "rel" else best + spec.threshold
-        )
-        return value > limit
-
     def fold(
         self, record: Any, step: int, metrics: Mapping[str, float], state: MetricState
     ) -> HookOutcome | None:
-        name = self.spec.metric
-        value = (
-            metrics.get(name)
-            if name
-            else (next(iter(metrics.values())) if len(metrics) == 1 else metrics.get("loss"))
-        )
+        value = pick_metric(metrics, self.spec.metric)
         if value is None:
             return None
         r = dict(freeze(record or self.initial()))
@@ -140,7 +120,7 @@ class GreedyHook:
         elif r["warm"] > 0:
             r.update(warm=r["warm"] - 1, bad=0, good=0)
         else:
-            if self._better(current, r["best"]):
+            if improves(current, r["best"], self.spec):
                 r.update(best=current, bad=0, good=r["good"] + 1)
             else:
                 r.update(bad=r["bad"] + 1, good=0)
