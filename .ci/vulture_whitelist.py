@@ -115,3 +115,4 @@ initialize
 library_version
 _given_only  # pydantic calls the serializer
 GREEDY
+raw_headers  # Starlette's Response reads it (api/responses.raw_response)

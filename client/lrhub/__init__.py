@@ -27,6 +27,7 @@ from lrhub.errors import (
     ResumeWarning,
     SchedulerUsageError,
 )
+from lrhub.extras import load_extra
 from lrhub.identity import WorkerIdentity, detect_identity
 from lrhub.lr_finder import LRFinderResult, find_lr
 from lrhub.optim import MomentumNotSupportedError
@@ -76,7 +77,5 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "LrhubScheduler":  # imports torch, so only on demand
-        from lrhub.scheduler import LrhubScheduler
-
-        return LrhubScheduler
+        return load_extra("lrhub.scheduler", "torch").LrhubScheduler
     raise AttributeError(f"module 'lrhub' has no attribute {name!r}")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lrhub._plot import plot_range_test, summarize_range_test
 from lrhub.client import Client
 from lrhub.run import Run
 
@@ -143,12 +144,8 @@ class LRFinderResult:
     def plot(self, path: str | os.PathLike[str], *, title: str | None = None) -> Path:
         """Write the curve (PNG or SVG by extension): log-scale lr, raw and smoothed
         loss, each suggestion a labelled vertical line. Needs matplotlib."""
-        from lrhub._plot import plot_range_test
-
         return plot_range_test(self, Path(path), title=title)
 
     def summary(self, width: int = 60) -> str:
         """The suggestions and a one-line sparkline of the smoothed curve, as text."""
-        from lrhub._plot import summarize_range_test
-
         return summarize_range_test(self, width)

@@ -5,10 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from lrhub.lr_finder import LRFinderResult
+from typing import Protocol
 
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 FORMATS = {".png": "png", ".svg": "svg"}
@@ -20,7 +17,32 @@ STYLES = {  # method -> (color, line style, label)
 }
 
 
-def plot_range_test(result: LRFinderResult, path: Path, *, title: str | None = None) -> Path:
+class RangeTestCurve(Protocol):
+    """What is drawn of a range test (``lrhub.LRFinderResult`` is one)."""
+
+    @property
+    def run_id(self) -> int: ...
+    @property
+    def metric(self) -> str: ...
+    @property
+    def lrs(self) -> list[float]: ...
+    @property
+    def losses(self) -> list[float]: ...
+    @property
+    def smoothed(self) -> list[float | None]: ...
+    @property
+    def suggestions(self) -> dict[str, float | None]: ...
+    @property
+    def diverged_lr(self) -> float | None: ...
+    @property
+    def stop_reason(self) -> str | None: ...
+    @property
+    def stop_step(self) -> int | None: ...
+    @property
+    def stop_lr(self) -> float | None: ...
+
+
+def plot_range_test(result: RangeTestCurve, path: Path, *, title: str | None = None) -> Path:
     """Write ``result``'s curve to ``path`` (.png or .svg) with the Agg canvas."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -109,7 +131,7 @@ def sparkline(values: Sequence[float | None], width: int, cap: float = math.inf)
     return "".join(out)
 
 
-def summarize_range_test(result: LRFinderResult, width: int = 60) -> str:
+def summarize_range_test(result: RangeTestCurve, width: int = 60) -> str:
     """Suggestions, the stop and a sparkline of the smoothed loss, as text."""
     lines = [f"LR range test, run {result.run_id}: {len(result.lrs)} losses"]
     if result.stop_reason:

@@ -45,8 +45,8 @@ class Block:
 class PrefetchBound:
     """How far ahead of the worker values are fetched (and so promised)."""
 
-    window_size: int = 4096  # most steps asked for in one request
-    max_ahead_steps: int = 8192  # never promise more than this past the current step...
+    window_size: int = 32_768  # most steps asked for in one request
+    max_ahead_steps: int = 65_536  # never promise more than this past the current step...
     ahead_s: float = 10.0  # ...nor more than this many seconds of training at the rate
     min_ahead_steps: int = 32  # but at least this much (slow loops), within max_ahead_steps
     initial_ahead_steps: int = 128  # before a rate is known

@@ -19,8 +19,10 @@ from lrhub.cursor import WindowCursor
 from lrhub.errors import ConflictError, LrhubError, OutageWarning
 from lrhub.identity import WorkerIdentity
 from lrhub.optim import OptimizerBinding
-from lrhub.prefetch import Fetched, Prefetcher, is_outage
-from lrhub.run import Run
+from lrhub.outage import is_outage
+from lrhub.prefetch import Prefetcher
+from lrhub.run_calls import RunCalls
+from lrhub.thread_messages import Fetched
 from lrhub.types import Value
 
 log = logging.getLogger("lrhub")
@@ -31,7 +33,7 @@ class RunDriver:
 
     def __init__(
         self,
-        run: Run,
+        run: RunCalls,
         binding: OptimizerBinding,
         identity: WorkerIdentity,
         cursor: WindowCursor,
@@ -78,7 +80,7 @@ class RunDriver:
     def fetch_now(self, start: int) -> None:
         """Fetch a window synchronously (with the client's retries) and hold it."""
         window = self.run.window(start, self.window_count())
-        self.prefetcher.note_success()
+        self.prefetcher.outage.success()
         self.cursor.offer(self.binding.block(window, self.cursor.generation))
         self._absorb_stop()
 
@@ -134,7 +136,7 @@ class RunDriver:
             if message.block is not None:
                 self.cursor.offer(message.block)
             else:  # a refused fetch: ask again only after a pause
-                self._retry_at = time.monotonic() + self.prefetcher.probe_every_s
+                self._retry_at = time.monotonic() + self.prefetcher.outage.probe_every_s
         else:  # Reported
             if message.result is not None:
                 self.should_stop = self.should_stop or message.result.stop
@@ -149,7 +151,7 @@ class RunDriver:
         """Wait (once per shortage, never during an outage) for the window in flight."""
         self._waited = True
         deadline = time.monotonic() + self.fetch_wait_s
-        while self.cursor.fetching and self.prefetcher.outage_since is None:
+        while self.cursor.fetching and self.prefetcher.outage.since is None:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
@@ -163,7 +165,7 @@ class RunDriver:
     def _hold(self, k: int) -> None:
         """No value for step ``k``: keep the last one (or raise, with on_outage="raise")."""
         prefetcher = self.prefetcher
-        error = prefetcher.last_error
+        error = prefetcher.outage.last_error
         due = self.cursor.report_due()
         if due is not None and due <= k and error is None:
             # At the report step itself an evaluation callback is about to report: wait
@@ -192,7 +194,7 @@ class RunDriver:
                     f"lrhub: no value for step {k} of run {self.run.name!r} ("
                     f"{'server unreachable: ' if error is None or is_outage(error) else ''}"
                     f"{error or 'no answer in time'}); holding the last value and asking "
-                    f"the server again every {prefetcher.probe_every_s} s."
+                    f"the server again every {prefetcher.outage.probe_every_s} s."
                 ),
                 stacklevel=5,
             )
@@ -222,10 +224,10 @@ class RunDriver:
         except LrhubError as exc:
             if not is_outage(exc) or self.on_outage == "raise":
                 raise
-            self.prefetcher.note_failure(exc)
+            self.prefetcher.outage.failure(exc)
             self.prefetcher.queue_report(k, metrics, generation, self.window_count())
             return
-        self.prefetcher.note_success()
+        self.prefetcher.outage.success()
         self.should_stop = self.should_stop or result.stop
         if result.window is not None:
             self.cursor.offer(self.binding.block(result.window, generation))

@@ -13,7 +13,7 @@ from typing import Any
 
 from lrhub.cursor import Block
 from lrhub.errors import LrhubError
-from lrhub.run import Run
+from lrhub.run_calls import RunCalls
 from lrhub.types import Value, Window
 
 
@@ -59,12 +59,32 @@ class OptimizerBinding:
             generation,
         )
 
+    def set_lrs(self, groups: list[dict[str, Any]], lrs: list[float]) -> None:
+        """Set one learning rate per group (a tensor learning rate is filled in place)."""
+        for group, lr in zip(groups, lrs, strict=True):
+            if is_tensor(group["lr"]):
+                group["lr"].fill_(lr)
+            else:
+                group["lr"] = lr
+
+    def set_momentums(self, groups: list[dict[str, Any]], moms: list[float]) -> None:
+        """Set one momentum per group where the optimizer keeps it (nowhere when the run
+        does not cycle momentum)."""
+        if self.momentum_key is not None:
+            for g, (group, m) in enumerate(zip(groups, moms, strict=True)):
+                group[self.momentum_key] = self.momentum_value(g, m)
+
     def momentum_value(self, group_index: int, momentum: float) -> Any:
         """What goes to ``group[momentum_key]`` for a momentum value."""
         if self.momentum_key == "betas":
             assert self.beta2s is not None
             return (momentum, self.beta2s[group_index])
         return momentum
+
+
+def current_lrs(groups: list[dict[str, Any]]) -> list[float]:
+    """The groups' learning rates as they are now, as floats."""
+    return [float(group["lr"]) for group in groups]
 
 
 def _cut(column: list[float], count: int) -> list[float]:
@@ -79,7 +99,7 @@ def _base_lr(group: dict[str, Any]) -> float:
     return float(group["initial_lr"])
 
 
-def bind_optimizer(optimizer: Any, run: Run) -> OptimizerBinding:
+def bind_optimizer(optimizer: Any, run: RunCalls) -> OptimizerBinding:
     """Read base LRs (``initial_lr``, as torch does) and momentums from ``optimizer``;
     refuse when ``run`` cycles momentum and the optimizer has none to cycle."""
     groups = optimizer.param_groups

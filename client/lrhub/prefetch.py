@@ -4,7 +4,8 @@ reports that failed during an outage, and records progress periodically.
 It talks to the training thread only through two queues (commands in, results out) and
 holds no reference to the scheduler, so a dropped scheduler is collected; its finalizer
 asks the thread to record the final progress and end (``close()`` does it at once).
-While the server is unreachable, pending work is retried every ``probe_every_s``.
+While the server is unreachable (``outage``), pending work is retried every
+``probe_every_s``.
 """
 
 from __future__ import annotations
@@ -14,47 +15,18 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from lrhub.cursor import Block
-from lrhub.errors import APIConnectionError, APIStatusError, LrhubError
+from lrhub.errors import LrhubError
 from lrhub.exit_flush import register_exit_flush
 from lrhub.identity import WorkerIdentity
-from lrhub.run import Run
+from lrhub.outage import Outage, is_outage
+from lrhub.run_calls import RunCalls
+from lrhub.thread_messages import STOP, Fetched, Reported
 from lrhub.types import ReportResult, Window
 
 log = logging.getLogger("lrhub")
-
-
-def is_outage(exc: BaseException) -> bool:
-    """Whether a failure means "the server is not available" (vs. a request error)."""
-    if isinstance(exc, APIConnectionError):
-        return True
-    return isinstance(exc, APIStatusError) and (exc.status_code >= 500 or exc.status_code == 429)
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """The answer to a fetch: a block of promised values, or the error that stopped it."""
-
-    generation: int
-    start: int
-    block: Block | None
-    error: BaseException | None = None
-
-
-@dataclass(frozen=True)
-class Reported:
-    """A queued report delivered (``result`` None when the server rejected it)."""
-
-    generation: int
-    step: int
-    result: ReportResult | None
-    block: Block | None
-
-
-_STOP = object()
 
 
 class Prefetcher:
@@ -62,7 +34,7 @@ class Prefetcher:
 
     def __init__(
         self,
-        run: Run,
+        run: RunCalls,
         convert: Callable[[Window, int], Block],
         current_step: Callable[[], int],
         identity: WorkerIdentity,
@@ -75,12 +47,10 @@ class Prefetcher:
         self.run = run
         self.progress_every_s = progress_every_s
         self.flush_timeout_s = flush_timeout_s
-        self._closed = False  # the final progress was sent, or must never be
-        self.probe_every_s = probe_every_s
-        self.probe_timeout_s = probe_timeout_s
+        self._final_claimed = False  # someone sends the final progress, or nobody must
+        self._final_lock = threading.Lock()
+        self.outage = Outage(probe_every_s, probe_timeout_s)
         self.results: queue.SimpleQueue[Fetched | Reported] = queue.SimpleQueue()
-        self.outage_since: float | None = None
-        self.last_error: BaseException | None = None
         self._convert = convert
         self._current_step = current_step
         self._identity = identity
@@ -117,52 +87,37 @@ class Prefetcher:
     def reports_pending(self) -> bool:
         return bool(self._reports)
 
-    def note_failure(self, exc: BaseException) -> None:
-        """A request of the training thread failed: the same outage bookkeeping."""
-        self.last_error = exc
-        if is_outage(exc) and self.outage_since is None:
-            self.outage_since = time.monotonic()
-            log.warning(
-                "lrhub: server unreachable, probing every %.1fs: %s", self.probe_every_s, exc
-            )
-
-    def note_success(self) -> None:
-        """A request succeeded: the server is there."""
-        if self.outage_since is not None:
-            log.warning(
-                "lrhub: server back after %.1fs of outage", time.monotonic() - self.outage_since
-            )
-        self.outage_since = None
-        self.last_error = None
-
     def stop(self) -> None:
         """End the thread without recording a final progress (as if the process died)."""
-        self._closed = True
+        self._claim_final()
         self._stopped.set()
-        self._commands.put(_STOP)
+        self._commands.put(STOP)
 
     def finish(self) -> None:
         """End the thread after it records the final progress (returns at once: safe from
         a finalizer; the exit hook waits for it)."""
         self._stopped.set()
-        self._commands.put(_STOP)
+        self._commands.put(STOP)
 
     def close(self, flush_timeout_s: float | None = None) -> None:
         """Stop the thread, then record the final progress, giving up after the deadline.
         After `stop`, or a first close, nothing is sent; after `finish`, it waits for the
         thread's own final report, within the deadline."""
         timeout = self.flush_timeout_s if flush_timeout_s is None else flush_timeout_s
-        if self._closed:
-            return
-        if self._stopped.is_set():
+        self._stopped.set()
+        self._commands.put(STOP)
+        if not self._claim_final():  # the thread sends it (after finish), or nobody does
             self._thread.join(timeout=max(0.0, timeout))
             return
-        self._closed = True
-        self._stopped.set()
-        self._commands.put(_STOP)
         self._thread.join(timeout=min(0.5, timeout))
         if timeout > 0:
             self._send_final(timeout)
+
+    def _claim_final(self) -> bool:
+        """True once: the caller that gets it sends the final progress (or decides none)."""
+        with self._final_lock:
+            claimed, self._final_claimed = self._final_claimed, True
+        return not claimed
 
     def _send_final(self, timeout: float) -> None:
         step = self._current_step()
@@ -177,17 +132,16 @@ class Prefetcher:
     def _loop(self) -> None:
         while not self._stopped.is_set():
             busy = self._fetch is not None or bool(self._reports)
-            wait = self.probe_every_s if busy and self.outage_since else self.progress_every_s
+            outage = self.outage
+            wait = outage.probe_every_s if busy and outage.since else self.progress_every_s
             try:
                 command = self._commands.get(timeout=wait)
             except queue.Empty:
                 command = None
             while command is not None:
-                if command is _STOP:
-                    if not self._closed:  # finish(): nobody else will record the end
-                        self._closed = True
-                        if self.flush_timeout_s > 0:
-                            self._send_final(self.flush_timeout_s)
+                if command is STOP:
+                    if self._claim_final() and self.flush_timeout_s > 0:  # after finish()
+                        self._send_final(self.flush_timeout_s)
                     return
                 if command[0] == "fetch":
                     self._fetch = command[1:]
@@ -204,11 +158,6 @@ class Prefetcher:
             except Exception as exc:  # never let the thread die
                 log.exception("lrhub: unexpected error in the background thread: %s", exc)
 
-    def _request_kwargs(self) -> dict[str, Any]:
-        if self.outage_since is not None:
-            return {"max_retries": 0, "timeout": self.probe_timeout_s}
-        return {"max_retries": 2}
-
     def _deliver_reports(self) -> None:
         while self._reports and not self._stopped.is_set():
             step, metrics, generation, window_count = self._reports[0]
@@ -218,15 +167,15 @@ class Prefetcher:
                     metrics,
                     worker=self._identity,
                     window=window_count,
-                    **self._request_kwargs(),
+                    **self.outage.request_kwargs(),
                 )
             except LrhubError as exc:
                 if is_outage(exc):
-                    self.note_failure(exc)
+                    self.outage.failure(exc)
                     return
                 log.warning("lrhub: report at step %d rejected: %s", step, exc)
                 result = None
-            self.note_success()
+            self.outage.success()
             window = result.window if result is not None else None
             block = self._convert(window, generation) if window is not None else None
             with self._reports_lock:
@@ -239,9 +188,9 @@ class Prefetcher:
         start, count, generation = self._fetch
         start = max(start, self._current_step() + 1)  # the worker moved on (an outage)
         try:
-            window = self.run.window(start, count, **self._request_kwargs())
+            window = self.run.window(start, count, **self.outage.request_kwargs())
         except LrhubError as exc:
-            self.note_failure(exc)
+            self.outage.failure(exc)
             if not is_outage(exc):  # a request error: say so, do not retry it
                 self._fetch = None
                 self.results.put(Fetched(generation, start, None, exc))
@@ -257,10 +206,10 @@ class Prefetcher:
                 f"{self.run.name!r} (promised_through={window.promised_through}); training "
                 "needs values promised to it: use a token with the write scope."
             )
-            self.last_error = exc
+            self.outage.last_error = exc
             self.results.put(Fetched(generation, start, None, exc))
             return
-        self.note_success()
+        self.outage.success()
         self.results.put(Fetched(generation, start, self._convert(window, generation)))
 
     def _resync(self, start: int, count: int, window: Window) -> Window | None:
@@ -269,16 +218,16 @@ class Prefetcher:
         and fetch again. None when the server could not be reached."""
         try:
             self.run.report_progress(
-                self._current_step(), worker=self._identity, **self._request_kwargs()
+                self._current_step(), worker=self._identity, **self.outage.request_kwargs()
             )
-            return self.run.window(start, count, **self._request_kwargs())
+            return self.run.window(start, count, **self.outage.request_kwargs())
         except LrhubError as exc:
-            self.note_failure(exc)
+            self.outage.failure(exc)
             return None
 
     def _send_progress(self) -> None:
         now = time.monotonic()
-        if self.outage_since is not None or now - self._progress_sent_at < self.progress_every_s:
+        if self.outage.since is not None or now - self._progress_sent_at < self.progress_every_s:
             return
         step = self._current_step()
         if step == self._progress_sent:
@@ -286,7 +235,7 @@ class Prefetcher:
         try:
             self.run.report_progress(step, worker=self._identity, max_retries=0, timeout=5.0)
         except LrhubError as exc:
-            self.note_failure(exc)
+            self.outage.failure(exc)
             return
         self._progress_sent = step
         self._progress_sent_at = now

@@ -17,23 +17,35 @@ from typing import Any
 import torch
 from torch.optim.lr_scheduler import LRScheduler
 
+from lrhub.checkpoint import checkpoint_position, checkpoint_state, resume_notice
 from lrhub.cursor import PrefetchBound, WindowCursor
 from lrhub.driver import RunDriver
 from lrhub.errors import ConflictError, ResumeWarning
 from lrhub.identity import detect_identity
-from lrhub.optim import bind_optimizer, is_tensor
-from lrhub.run import Run, metrics_dict
+from lrhub.optim import bind_optimizer, current_lrs, is_tensor
+from lrhub.run_calls import RunCalls, metrics_dict
 from lrhub.usage import check_step, claim_optimizer, register_driver
+
+HELD_VALUES_MAX = 1 << 20  # lr and momentum values held per scheduler by default (~32 MB)
+
+
+def default_ahead(window_size: int, optimizer: torch.optim.Optimizer) -> int:
+    """Two windows, but no more than `HELD_VALUES_MAX` values over every group (and at
+    least 1024 steps): a model with hundreds of groups does not hold gigabytes."""
+    per_step = 2 * max(1, len(optimizer.param_groups))
+    return max(1024, min(2 * window_size, HELD_VALUES_MAX // per_step))
 
 
 class LrhubScheduler(LRScheduler):
     """A torch LR scheduler whose values come from an lrhub run.
 
-    Options: ``window_size`` (most steps fetched per request, default 4096),
+    Options: ``window_size`` (most steps fetched per request, default 32768; the server
+    may answer fewer),
     ``max_ahead_steps`` (never hold or promise more steps than this past the current one,
-    default ``2 * window_size``), ``ahead_s`` (nor more than this many seconds of training
-    at the observed rate, default 10 s), ``progress_every_s`` (how often progress is
-    recorded, default 5 s), ``on_outage`` ("hold", the default, or "raise"),
+    default ``2 * window_size``, fewer with many groups: see `default_ahead`), ``ahead_s``
+    (nor more than this many seconds of training at the observed rate, default 10 s),
+    ``progress_every_s`` (how often progress is recorded, default 5 s), ``on_outage``
+    ("hold", the default, or "raise"),
     ``metric_name`` (the name of a bare number passed to ``step(metric)``, default "loss"),
     ``flush_timeout_s`` (the deadline of the final progress report at exit, default 2 s)
     and ``fetch_wait_s`` (how long a step waits for a window in flight, default 2 s).
@@ -41,10 +53,10 @@ class LrhubScheduler(LRScheduler):
 
     def __init__(
         self,
-        run: Run,
+        run: RunCalls,
         optimizer: torch.optim.Optimizer,
         *,
-        window_size: int = 4096,
+        window_size: int = 32_768,
         max_ahead_steps: int | None = None,
         ahead_s: float = 10.0,
         progress_every_s: float = 5.0,
@@ -55,14 +67,14 @@ class LrhubScheduler(LRScheduler):
     ) -> None:
         if on_outage not in ("hold", "raise"):
             raise ValueError(f'on_outage must be "hold" or "raise", got {on_outage!r}')
-        if not 1 <= window_size <= 4096:
-            raise ValueError(f"window_size must be between 1 and 4096, got {window_size!r}")
+        if not 1 <= window_size <= 1_000_000:
+            raise ValueError(f"window_size must be between 1 and 1000000, got {window_size!r}")
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         claim_optimizer(optimizer)
         bound = PrefetchBound(
             window_size=window_size,
-            max_ahead_steps=max_ahead_steps or 2 * window_size,
+            max_ahead_steps=max_ahead_steps or default_ahead(window_size, optimizer),
             ahead_s=ahead_s,
         )
         self.run = run
@@ -107,14 +119,7 @@ class LrhubScheduler(LRScheduler):
             driver.prefetcher.stop()  # attach failed: no thread, no final progress
             raise
         weakref.finalize(self, driver.prefetcher.finish)  # a dropped scheduler ends its thread
-        self._resume_notice = (
-            f"lrhub: run {run.name!r} stopped without a clean exit; continuing at step "
-            f"{start}, its last periodic progress report, so a few steps may repeat. Load a "
-            "checkpoint with scheduler.load_state_dict() before the first step to resume at "
-            "its exact step, or create_run(..., restart=True) to start over."
-            if start > 0 and clean_exit is False
-            else None
-        )
+        self._resume_notice = resume_notice(run.name, start, clean_exit)
         super().__init__(optimizer, start - 1)  # torch's initial step sets value[start]
         self.base_lrs = list(self._binding.base_lrs)
         cursor.pause_fast()  # the first step runs torch's step-order check
@@ -168,33 +173,18 @@ class LrhubScheduler(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         """Plain values only: loads with ``torch.load(weights_only=True)``."""
-        return {
-            "lrhub_run_id": self.run.id,
-            "lrhub_run_name": self.run.name,
-            "last_epoch": int(self.last_epoch),
-            "_step_count": int(self._step_count),
-            "base_lrs": [float(v) for v in self.base_lrs],
-            "_last_lr": self.get_last_lr(),
-        }
+        return checkpoint_state(
+            self.run, self.last_epoch, self._step_count, self.base_lrs, self.get_last_lr()
+        )
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Continue at the checkpoint's step: the server is told (``run.resume``)."""
-        if not isinstance(state_dict, Mapping) or "last_epoch" not in state_dict:
-            raise ValueError("state_dict must be a scheduler state with a 'last_epoch' entry")
-        step = int(state_dict["last_epoch"])
-        name = state_dict.get("lrhub_run_name")
-        if name is not None and name != self.run.name:
-            warnings.warn(
-                f"lrhub: checkpoint was written for run {name!r}; resuming run "
-                f"{self.run.name!r} at its step {step}",
-                UserWarning,
-                stacklevel=2,
-            )
+        step, step_count = checkpoint_position(state_dict, self.run.name)
         with self._lock:
             self._driver.resume(step)
             self._resume_notice = None  # a checkpoint says where we are: nothing to warn
             self.last_epoch = step
-            self._step_count = int(state_dict.get("_step_count", step + 1))
+            self._step_count = step_count
             self._apply(step)
 
     def report(self, metrics: float | Mapping[str, float], step: int | None = None) -> None:
@@ -237,17 +227,14 @@ class LrhubScheduler(LRScheduler):
                 self._resume_notice = None
             values = self._cursor.values_at(self._cursor.step)
             self._held_step = None if values is not None else self._cursor.step
-            self._pending_lrs = values[0] if values is not None else self._current_lrs()
+            self._pending_lrs = values[0] if values else current_lrs(self.optimizer.param_groups)
             try:
                 super().step()  # torch's checks and counters; get_lr() answers _pending_lrs
             finally:
                 self._last_lr = list(self._pending_lrs)
                 self._pending_lrs = None
             if values is not None and values[1] is not None:
-                self._apply_momentums(values[1])
-
-    def _current_lrs(self) -> list[float]:
-        return [float(group["lr"]) for group in self.optimizer.param_groups]
+                self._binding.set_momentums(self.optimizer.param_groups, values[1])
 
     def _apply(self, step: int) -> None:
         """Set the values held for ``step`` on the optimizer's groups (outside ``step()``)."""
@@ -256,17 +243,7 @@ class LrhubScheduler(LRScheduler):
             return
         lrs, moms = values
         self._held_step = None
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            if is_tensor(group["lr"]):
-                group["lr"].fill_(lr)
-            else:
-                group["lr"] = lr
+        self._binding.set_lrs(self.optimizer.param_groups, lrs)
         self._last_lr = list(lrs)
         if moms is not None:
-            self._apply_momentums(moms)
-
-    def _apply_momentums(self, moms: list[float]) -> None:
-        key = self._binding.momentum_key
-        if key is not None:
-            for g, (group, m) in enumerate(zip(self.optimizer.param_groups, moms, strict=True)):
-                group[key] = self._binding.momentum_value(g, m)
+            self._binding.set_momentums(self.optimizer.param_groups, moms)

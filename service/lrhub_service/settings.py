@@ -36,7 +36,7 @@ class Settings(BaseSettings):
         default="",
         description="comma-separated name:scope:secret tokens (scope read or write)",
     )
-    window_max: int = Field(default=4096, ge=1, le=1_000_000)
+    window_max: int = Field(default=32_768, ge=1, le=1_000_000)
     advance_max: int = Field(default=4096, ge=1, le=1_000_000, description="steps per advance")
     preview_max_steps: int = Field(default=100_000, ge=1)
     preview_max_values: int = Field(
@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         default=300.0,
         ge=0,
         description="a run whose workers were seen this recently is deleted only with force",
+    )
+    otel: bool = Field(
+        default=False,
+        description="FastAPI's native OpenTelemetry instrumentation (traces, metrics, logs "
+        "sent to a configured OTEL provider); off by default: Prometheus /metrics is built in",
     )
     insecure: bool = False
 

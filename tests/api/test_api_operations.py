@@ -8,7 +8,9 @@ from typing import Any
 
 from api_support import make_run
 
+from lrhub_service.api.app import create_app
 from lrhub_service.observability import JsonFormatter
+from lrhub_service.settings import Settings
 
 
 def test_health_and_ready(api: Any) -> None:
@@ -36,11 +38,19 @@ def test_metrics_count_requests_advances_reports_and_runs(api: Any) -> None:
     api.post(f"/v1/runs/{rid}/advance", json={"count": 3})
     api.post(f"/v1/runs/{rid}/reports", json={"step": 1, "metrics": {"loss": 1.0}})
     api.get(f"/v1/runs/{rid}/lr", params={"step": 4})
+    api.get(f"/v1/runs/{rid}/window", params={"start": 0, "count": 8})
     text = api.get("/metrics").text
     assert "lrhub_advanced_steps_total 3.0" in text
     assert "lrhub_reports_total 1.0" in text
     assert 'lrhub_runs{status="running"} 1.0' in text
-    assert 'route="/v1/runs/{run_id}/lr"' in text
+    assert 'route="/v1/runs/{run_id}/lr"' in text  # the fast paths are labelled by route
+    assert 'route="/v1/runs/{run_id}/window"' in text
+
+
+def test_fastapi_native_telemetry_is_opt_in() -> None:
+    assert create_app(Settings())._telemetry["tracing"] is False  # type: ignore[attr-defined]
+    opted_in = create_app(Settings(otel=True))
+    assert opted_in._telemetry["tracing"] is True  # type: ignore[attr-defined]
 
 
 def test_json_log_lines_carry_extra_fields() -> None:

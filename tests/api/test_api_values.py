@@ -42,6 +42,20 @@ def test_lr_matches_torch_and_window_matches_lr(api: Any) -> None:
         }
 
 
+def test_window_fast_path_and_route_answer_alike(api: Any) -> None:
+    rid = make_run(api, COSINE, base_lrs=[0.1, 0.05])["id"]
+    fast = api.get(f"/v1/runs/{rid}/window?start=3&count=9")  # well formed: the fast path
+    routed = api.get(f"/v1/runs/{rid}/window?count=9&start=3")  # other order: the route
+    assert fast.status_code == routed.status_code == 200
+    assert fast.json() == routed.json()
+    for header in ("content-type", "etag", "vary", "content-length"):
+        assert fast.headers[header] == routed.headers[header]
+    default = api.get(f"/v1/runs/{rid}/window?start=0").json()
+    assert default["count"] == 1024  # count defaults alike on both paths
+    assert_problem(api.get(f"/v1/runs/{rid}/window?start=0&count="), 422, "count")
+    assert_problem(api.get(f"/v1/runs/{rid}/window?start=0&count=0"), 422, "count")
+
+
 def test_far_steps_cost_the_same(api: Any) -> None:
     rid = make_run(api, {"type": "StepLR", "step_size": 10, "gamma": 0.5})["id"]
     value = api.get(f"/v1/runs/{rid}/lr", params={"step": 10**9}).json()

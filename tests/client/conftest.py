@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from client_support import FaultTransport, ServerProcess
+from client_support import FaultTransport
+from support.server import ServerProcess
 
 REQUIRE_POSTGRES = os.environ.get("LRHUB_REQUIRE_POSTGRES") == "1"
 

@@ -224,6 +224,36 @@ def test_a_dropped_scheduler_is_collected_and_its_thread_ends(server, run_name) 
     run.attach(optimizer).close(0)  # the optimizer is free again
 
 
+def test_a_sweep_of_dropped_schedulers_leaks_no_thread(server, run_name) -> None:
+    """A sweep attaches one scheduler per trial and closes none: each is freed as soon as its
+    last reference goes, with the garbage collector off (no reference cycle, as torch's own
+    test_no_cyclic_references_in_step asks of torch's schedulers), and its thread ends."""
+    client = lrhub.Client(server.url)
+
+    def trial(i: int) -> tuple[weakref.ref[lrhub.LrhubScheduler], threading.Thread]:
+        run = client.create_run(f"{run_name}-{i}", {"type": "ExponentialLR", "gamma": 0.9})
+        optimizer = make_optimizer("sgd", [0.1])
+        scheduler = run.attach(optimizer, progress_every_s=0.05)
+        for _ in range(5):
+            optimizer.step()
+            scheduler.step()
+        return weakref.ref(scheduler), scheduler._driver.prefetcher._thread
+
+    trial(0)  # first steps import parts of torch, whose frames may sit in a cycle once
+    gc.collect()
+    before = threading.active_count()
+    gc.disable()
+    try:
+        trials = [trial(i) for i in range(1, 11)]
+        assert [ref() for ref, _ in trials] == [None] * 10  # freed by reference counting
+    finally:
+        gc.enable()
+    for _, thread in trials:
+        thread.join(timeout=5)
+        assert not thread.is_alive()
+    assert threading.active_count() <= before
+
+
 def test_a_revision_takes_effect_within_the_prefetch_bound(server, run_name) -> None:
     """At ~1 ms per step and ahead_s=0.05, no worker holds more than ~50 steps ahead, so a
     revision made mid-run takes effect within that bound and reaches the optimizer."""

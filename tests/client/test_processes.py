@@ -11,12 +11,12 @@ import torch
 from client_support import (
     assert_same_trace,
     fork_workers,
-    free_port,
     make_optimizer,
     read_values,
     run_workers,
     torch_trace,
 )
+from support.server import free_port
 
 import lrhub
 

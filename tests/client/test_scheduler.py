@@ -166,3 +166,16 @@ def test_progress_is_reported_in_the_background_with_identity(server, run_name) 
     assert attached[0].data["worker"]["pid"] == os.getpid()
     assert attached[0].data["worker"]["world_size"] == 1
     scheduler.close(1.0)
+
+
+def test_many_groups_hold_fewer_steps_by_default() -> None:
+    from lrhub.scheduler import HELD_VALUES_MAX, default_ahead
+
+    def optimizer(groups: int) -> torch.optim.Optimizer:
+        params = [{"params": [torch.nn.Parameter(torch.zeros(1))]} for _ in range(groups)]
+        return torch.optim.SGD(params, lr=0.1)
+
+    assert default_ahead(32_768, optimizer(1)) == 65_536  # two windows
+    assert default_ahead(32_768, optimizer(100)) == HELD_VALUES_MAX // 200
+    assert default_ahead(32_768, optimizer(10_000)) == 1024  # never below a floor
+    assert default_ahead(100, optimizer(1)) == 1024

@@ -15,12 +15,12 @@ import lrhub
 from lrhub.types import Window
 from lrhub.window_codec import WINDOW_ACCEPT, WindowDecodeError, decode_window
 from lrhub_service.api.window_codec import (
+    COLUMNS_WINDOW,
     WINDOW_MEDIA_TYPE,
-    encode_json_window,
     encode_window,
-    render_window,
     wants_window_binary,
 )
+from lrhub_service.usecases.values import JSON_WINDOW
 
 ONE_CYCLE = {"type": "OneCycleLR", "max_lr": 0.4, "total_steps": 5000}
 
@@ -186,15 +186,19 @@ def test_the_client_uses_only_promised_steps() -> None:
     assert block.lrs == [[1.0, 2.0]] and block.end == 12
 
 
-def test_render_window_takes_the_window_itself_or_its_json() -> None:
+@pytest.mark.parametrize("promised", [None, 9])
+def test_both_forms_render_once_and_add_the_promise_per_request(promised: int | None) -> None:
     window = sample_window("numpy")
-    body, media = render_window(window, binary=True)
-    assert media == WINDOW_MEDIA_TYPE and decode_window(body)["lrs"] == window["lrs"].tolist()
-    as_json, media = render_window(window, binary=False)
-    assert media == "application/json"
-    assert orjson.loads(as_json)["momentums"] == window["momentums"].tolist()
-    assert render_window(as_json, binary=False) == (as_json, "application/json")
-    assert render_window(as_json, binary=True)[0] == body  # the same bytes either way
+    body = {k: v for k, v in window.items() if k != "promised_through"}
+    expected = {**window, "promised_through": promised}
+    columns = COLUMNS_WINDOW.finish(COLUMNS_WINDOW.render(body), promised)
+    assert decode_window(columns) == decode_window(encode_window(expected))
+    as_json = orjson.loads(JSON_WINDOW.finish(JSON_WINDOW.render(body), promised))
+    listed = {**expected, "lrs": window["lrs"].tolist(), "momentums": window["momentums"].tolist()}
+    assert as_json == listed  # numpy columns render exactly as Python floats do
+    assert JSON_WINDOW.render(body) == orjson.dumps(
+        {k: v for k, v in listed.items() if k != "promised_through"}
+    )
 
 
 class Unpromised(httpx.BaseTransport):
@@ -223,11 +227,3 @@ def test_values_that_are_not_promised_are_never_trained_on(server, run_name) -> 
     scheduler.close(0)
     held = lrhub.Client(server.url).get_run(run.id).lr_at(0).lrs
     assert scheduler.get_last_lr() == held  # still step 0's value
-
-
-def test_a_repeated_json_payload_is_encoded_once() -> None:
-    payload = orjson.dumps(sample_window("lists"))
-    first = encode_json_window(payload)
-    assert encode_json_window(payload) is first  # every rank gets the same cached payload
-    copy = bytes(bytearray(payload))
-    assert copy is not payload and encode_json_window(copy) == first

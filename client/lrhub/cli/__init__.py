@@ -9,19 +9,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from lrhub.extras import EXTRAS, load_extra
+
 INSTALL_HINT = "lrhub: the command line needs the cli extra: pip install 'lrhub[cli]'"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``lrhub`` command line; returns the exit status."""
     try:
-        from lrhub.cli.app import build_command
+        app = load_extra("lrhub.cli.app", "cli")
     except ModuleNotFoundError as exc:
-        if exc.name not in ("typer", "rich"):
+        if exc.name not in EXTRAS["cli"]:
             raise
         print(INSTALL_HINT, file=sys.stderr)
         return 1
-    command = build_command()
+    command = app.build_command()
     try:
         command.main(args=list(sys.argv[1:] if argv is None else argv), prog_name="lrhub")
     except SystemExit as exit_:

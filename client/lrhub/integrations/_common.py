@@ -7,11 +7,11 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
+from lrhub.scheduler import LrhubScheduler  # the frameworks bring torch
+
 
 def find_scheduler(candidates: Iterable[Any]) -> Any | None:
     """The first lrhub scheduler among ``candidates`` (None when there is none)."""
-    from lrhub.scheduler import LrhubScheduler
-
     for candidate in candidates:
         if isinstance(candidate, LrhubScheduler):
             return candidate

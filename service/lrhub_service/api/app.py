@@ -8,15 +8,12 @@ from importlib import metadata
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from lrhub_service.api import docs, problems
 from lrhub_service.api.auth import AuthMiddleware
 from lrhub_service.api.fastread import FastReadMiddleware
-from lrhub_service.api.middleware import (
-    BodyLimitMiddleware,
-    FaultBarrierMiddleware,
-    MetricsMiddleware,
-)
+from lrhub_service.api.middleware import BodyLimitMiddleware, EdgeMiddleware
 from lrhub_service.api.openapi import build_openapi
 from lrhub_service.api.readiness import ReadinessGate
 from lrhub_service.api.responses import OrjsonResponse
@@ -27,6 +24,9 @@ from lrhub_service.observability import LoopLagMonitor, Metrics
 from lrhub_service.settings import Settings
 from lrhub_service.usecases import schema
 from lrhub_service.usecases.tokens import TokenStore
+
+# FastAPI's native OpenTelemetry hook checks its providers on every request when enabled
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def _version() -> str:
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         redirect_slashes=False,
+        telemetry=None if settings.otel else _NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -93,11 +94,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     docs.mount_assets(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    app.add_middleware(FastReadMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
+    app.add_middleware(FastReadMiddleware)  # outside the slash check: its paths have none
     app.add_middleware(AuthMiddleware)
     app.add_middleware(ReadinessGate)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
-    app.add_middleware(FaultBarrierMiddleware)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(EdgeMiddleware, metrics=metrics)
     return app

@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: the body size limit, request metrics/logging and the fault barrier."""
+"""Pure ASGI middleware: the body size limit, and the edge (fault barrier, metrics, log)."""
 
 from __future__ import annotations
 
@@ -82,19 +82,25 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-class MetricsMiddleware:
-    """Latency per route template and status; a log line per request at debug level."""
+class EdgeMiddleware:
+    """The outermost layer: every request gets an answer, and is timed and counted.
+
+    An exception that escapes the app (or a middleware inside this one) before the response
+    started becomes problem+json (503 with ``Retry-After`` for a database outage), so uvicorn
+    never closes the connection on it. Latency is recorded per route template and status;
+    a log line per request at debug level (errors other than 503 at error level)."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._latency: dict[tuple[str, str, int], Any] = {}  # labelled children, cached
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status = 500
+        status = 0  # 0: the response has not started
 
         async def recording_send(message: Message) -> None:
             nonlocal status
@@ -104,53 +110,37 @@ class MetricsMiddleware:
 
         try:
             await self.app(scope, receive, recording_send)
+        except Exception as exc:
+            if status:
+                raise
+            response = await answer_for(Request(scope), exc)
+            await response(scope, receive, recording_send)
         finally:
-            elapsed = time.perf_counter() - start
-            route = _route_template(scope)
-            self.metrics.latency.labels(scope["method"], route, str(status)).observe(elapsed)
-            loud = status >= 500 and status != 503  # a 503 is logged where it is decided
-            if loud or log.isEnabledFor(logging.DEBUG):
-                run_id = run_id_of(scope.get("path_params"))
-                log.log(
-                    logging.ERROR if loud else logging.DEBUG,
-                    "%s %s %s",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    extra={"run_id": run_id, "status": status, "seconds": round(elapsed, 6)},
-                )
+            self._record(scope, status or 500, time.perf_counter() - start)
+
+    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
+        key = (scope["method"], _route_template(scope), status)
+        child = self._latency.get(key)
+        if child is None:
+            child = self._latency[key] = self.metrics.latency.labels(key[0], key[1], str(status))
+        child.observe(elapsed)
+        loud = status >= 500 and status != 503  # a 503 is logged where it is decided
+        if loud or log.isEnabledFor(logging.DEBUG):
+            log.log(
+                logging.ERROR if loud else logging.DEBUG,
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    "run_id": run_id_of(scope.get("path_params")),
+                    "status": status,
+                    "seconds": round(elapsed, 6),
+                },
+            )
 
 
 def _route_template(scope: dict[str, Any]) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else "unmatched"
-
-
-class FaultBarrierMiddleware:
-    """Every request gets an answer: an exception that escapes the app (or a middleware
-    inside this one) before the response started becomes problem+json (503 with
-    ``Retry-After`` for a database outage), so uvicorn never closes the connection on it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception as exc:
-            if started:
-                raise
-            response = await answer_for(Request(scope), exc)
-            await response(scope, receive, send)

@@ -11,8 +11,6 @@ default, and errors stay ``application/problem+json``.
 from __future__ import annotations
 
 import struct
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,8 +61,8 @@ def _column_bytes(columns: Any, groups: int, count: int, name: str) -> bytes:
     return np.ascontiguousarray(array).tobytes()
 
 
-def encode_window(window: Mapping[str, Any]) -> bytes:
-    """Encode a `Window` mapping whose ``lrs``/``momentums`` are arrays or lists of lists."""
+def _split(window: Mapping[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """A `Window` mapping as its header fields and its column bytes."""
     lrs = window["lrs"]
     momentums = window.get("momentums")
     count = int(window["count"])
@@ -72,44 +70,35 @@ def encode_window(window: Mapping[str, Any]) -> bytes:
     header = {k: v for k, v in window.items() if k not in _COLUMN_FIELDS}
     header["groups"] = groups
     header["has_momentum"] = momentums is not None
+    columns = _column_bytes(lrs, groups, count, "lrs")
+    if momentums is not None:
+        columns += _column_bytes(momentums, groups, count, "momentums")
+    return header, columns
+
+
+def _frame(header: Mapping[str, Any], columns: bytes) -> bytes:
     text = orjson.dumps(header)
     padded = len(text) + (-(8 + len(text)) % 8)
-    parts = [MAGIC, struct.pack("<I", padded), text.ljust(padded, b" ")]
-    parts.append(_column_bytes(lrs, groups, count, "lrs"))
-    if momentums is not None:
-        parts.append(_column_bytes(momentums, groups, count, "momentums"))
-    return b"".join(parts)
+    return b"".join((MAGIC, struct.pack("<I", padded), text.ljust(padded, b" "), columns))
 
 
-_RECENT_MAX = 32
-# id(payload) -> (payload, encoded): the payload is held, so its id stays its own
-_recent: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
-_recent_lock = threading.Lock()
+def encode_window(window: Mapping[str, Any]) -> bytes:
+    """Encode a `Window` mapping whose ``lrs``/``momentums`` are arrays or lists of lists."""
+    return _frame(*_split(window))
 
 
-def encode_json_window(payload: bytes) -> bytes:
-    """Re-encode a rendered JSON `Window` compactly. It costs a JSON parse, so the last
-    few are remembered by payload object: the window use case hands every rank the same
-    cached payload. Better still, give `render_window` the window itself."""
-    with _recent_lock:
-        hit = _recent.get(id(payload))
-        if hit is not None and hit[0] is payload:
-            _recent.move_to_end(id(payload))
-            return hit[1]
-    encoded = encode_window(orjson.loads(payload))
-    with _recent_lock:
-        _recent[id(payload)] = (payload, encoded)
-        while len(_recent) > _RECENT_MAX:
-            _recent.popitem(last=False)
-    return encoded
+class ColumnsWindow:
+    """The compact form as a `WindowForm` of the window use case: the columns are rendered
+    once per cached window, the small header per request (it carries the promise)."""
+
+    name = "columns"
+
+    def render(self, body: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        return _split(body)
+
+    def finish(self, rendered: tuple[dict[str, Any], bytes], promised_through: int | None) -> bytes:
+        header, columns = rendered
+        return _frame({**header, "promised_through": promised_through}, columns)
 
 
-def render_window(window: bytes | Mapping[str, Any], binary: bool) -> tuple[bytes, str]:
-    """The body and media type of a window answer: ``window`` is the `Window` mapping
-    (numpy or list columns) or its rendered JSON; ``binary`` from `wants_window_binary`."""
-    if binary:
-        body = encode_json_window(window) if isinstance(window, bytes) else encode_window(window)
-        return body, WINDOW_MEDIA_TYPE
-    if isinstance(window, bytes):
-        return window, "application/json"
-    return orjson.dumps(window, option=orjson.OPT_SERIALIZE_NUMPY), "application/json"
+COLUMNS_WINDOW = ColumnsWindow()

@@ -145,18 +145,19 @@ class CompiledRun:
     report_interval: int
     cost: SpecCost  # the engine's estimate for the built schedule (engine.built_cost)
     replayed: int = 0  # report groups folded to load it (not restored from a fold snapshot)
-    windows: OrderedDict[tuple[int, int, int | None], bytes] = field(
+    windows: OrderedDict[tuple[int, int, int | None, str], Any] = field(
         default_factory=OrderedDict, repr=False
     )
 
-    def remember_window(self, key: tuple[int, int, int | None], payload: bytes) -> None:
+    def remember_window(self, key: tuple[int, int, int | None, str], payload: Any) -> None:
         """Keep a rendered window (every rank asks for the same ones); a small LRU."""
         self.windows[key] = payload
         if len(self.windows) > WINDOW_CACHE_SIZE:
             self.windows.popitem(last=False)
 
-    def columns(self, start: int, count: int) -> tuple[list[list[float]], list[list[float]] | None]:
-        """Per-group columns for ``count`` steps from ``start``, across metric-state changes."""
+    def arrays(self, start: int, count: int) -> tuple[Any, Any | None]:
+        """Per-group float64 columns (numpy, ``groups x count``) for ``count`` steps from
+        ``start``, across metric-state changes; momentums None when the run has none."""
         lr_parts: list[Any] = []
         momentum_parts: list[Any] = []
         step, end = start, start + count
@@ -170,11 +171,16 @@ class CompiledRun:
             step = stop
         lrs = np.concatenate(lr_parts, axis=1) if len(lr_parts) > 1 else lr_parts[0]
         if not momentum_parts:
-            return lrs.tolist(), None
+            return lrs, None
         moms = (
             np.concatenate(momentum_parts, axis=1) if len(momentum_parts) > 1 else momentum_parts[0]
         )
-        return lrs.tolist(), moms.tolist()
+        return lrs, moms
+
+    def columns(self, start: int, count: int) -> tuple[list[list[float]], list[list[float]] | None]:
+        """`arrays` as lists of Python floats."""
+        lrs, moms = self.arrays(start, count)
+        return lrs.tolist(), None if moms is None else moms.tolist()
 
     def first_bad_step(self, start: int, count: int) -> tuple[int, str] | None:
         """The first step of ``[start, start + count)`` the schedule cannot evaluate, and why."""

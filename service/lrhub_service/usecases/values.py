@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -42,8 +42,9 @@ def value_json(compiled: CompiledRun, step: int) -> dict[str, Any]:
 
 
 def window_body(compiled: CompiledRun, start: int, count: int, horizon: int) -> dict[str, Any]:
-    """The public ``Window`` of exactly ``count`` steps from ``start``, less its promise."""
-    lrs, momentums = compiled.columns(start, count)
+    """The public ``Window`` of exactly ``count`` steps from ``start``, less its promise;
+    ``lrs`` and ``momentums`` are numpy columns (``groups x count``)."""
+    lrs, momentums = compiled.arrays(start, count)
     return {
         "start": start,
         "count": count,
@@ -58,10 +59,40 @@ def window_body(compiled: CompiledRun, start: int, count: int, horizon: int) -> 
 def window_json(
     compiled: CompiledRun, start: int, count: int, horizon: int, promised_through: int | None
 ) -> dict[str, Any]:
-    """The public ``Window`` of exactly ``count`` steps from ``start``."""
+    """The public ``Window`` of exactly ``count`` steps from ``start`` (list columns)."""
     body = window_body(compiled, start, count, horizon)
+    body["lrs"] = body["lrs"].tolist()
+    if body["momentums"] is not None:
+        body["momentums"] = body["momentums"].tolist()
     body["promised_through"] = promised_through
     return body
+
+
+class WindowForm(Protocol):
+    """How a window is sent: ``render`` runs with the evaluation (off the event loop when
+    costly) and is cached per compiled run; ``finish`` adds the per-request promise."""
+
+    name: str
+
+    def render(self, body: dict[str, Any]) -> Any: ...
+
+    def finish(self, rendered: Any, promised_through: int | None) -> bytes: ...
+
+
+class JsonWindow:
+    """The ``Window`` as JSON (the default form)."""
+
+    name = "json"
+
+    def render(self, body: dict[str, Any]) -> bytes:
+        return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+
+    def finish(self, rendered: bytes, promised_through: int | None) -> bytes:
+        through = b"null" if promised_through is None else str(promised_through).encode()
+        return rendered[:-1] + b',"promised_through":' + through + b"}"
+
+
+JSON_WINDOW = JsonWindow()
 
 
 def window_count(compiled: CompiledRun, start: int, count: int, horizon: int = -1) -> int:
@@ -90,29 +121,26 @@ async def read_value(hub: Hub, run_id: int, step: int) -> dict[str, Any]:
 
 
 def _window_key(
-    compiled: CompiledRun, start: int, span: int, horizon: int
-) -> tuple[int, int, int | None]:
-    return (start, span, compiled.next_report(start, horizon))
+    compiled: CompiledRun, start: int, span: int, horizon: int, form: WindowForm
+) -> tuple[int, int, int | None, str]:
+    return (start, span, compiled.next_report(start, horizon), form.name)
 
 
-def window_payload(compiled: CompiledRun, start: int, count: int, horizon: int) -> bytes:
-    """The rendered ``Window`` JSON, cached per compiled run (revision and state version)."""
+def window_payload(
+    compiled: CompiledRun, start: int, count: int, horizon: int, form: WindowForm = JSON_WINDOW
+) -> Any:
+    """The window rendered in ``form``, cached per compiled run (revision and state
+    version) and form: every rank asks for the same windows."""
     span = window_count(compiled, start, count, horizon)
-    key = _window_key(compiled, start, span, horizon)
+    key = _window_key(compiled, start, span, horizon, form)
     payload = compiled.windows.get(key)
     if payload is None:
         try:
-            payload = orjson.dumps(window_body(compiled, start, span, horizon))
+            payload = form.render(window_body(compiled, start, span, horizon))
         except EVALUATION_ERRORS as exc:
             raise unevaluable(compiled, start, span, exc) from exc
         compiled.remember_window(key, payload)
     return payload
-
-
-def with_promise(payload: bytes, promised_through: int | None) -> bytes:
-    """A rendered window with its ``promised_through`` field added."""
-    through = b"null" if promised_through is None else str(promised_through).encode()
-    return payload[:-1] + b',"promised_through":' + through + b"}"
 
 
 def promised_part(start: int, last: int, horizon: int) -> int | None:
@@ -121,7 +149,13 @@ def promised_part(start: int, last: int, horizon: int) -> int | None:
 
 
 async def read_window(
-    hub: Hub, run_id: int, start: int, count: int, *, may_promise: bool
+    hub: Hub,
+    run_id: int,
+    start: int,
+    count: int,
+    *,
+    may_promise: bool,
+    form: WindowForm = JSON_WINDOW,
 ) -> tuple[bytes, int]:
     """A rendered window and its revision; a read, except that it may promise its values.
 
@@ -130,6 +164,7 @@ async def read_window(
     range (``start <= horizon + 1``), and only while the run is still at the revision and
     state version the values were computed from; otherwise the window is recomputed. The
     answer's ``promised_through`` says the last step of the window that is promised.
+    ``form`` renders it (JSON by default).
     """
     count = min(count, hub.settings.window_max)
     for _attempt in range(STALE_RETRIES):
@@ -137,18 +172,18 @@ async def read_window(
         compiled = await hub.compiled_fresh(run_id, row.revision, row.state_version)
         span = window_count(compiled, start, count, row.horizon)
         span = affordable_steps(compiled, span)
-        payload = compiled.windows.get(_window_key(compiled, start, span, row.horizon))
+        payload = compiled.windows.get(_window_key(compiled, start, span, row.horizon, form))
         if payload is None:  # not rendered yet (ranks ask for the same windows): evaluate
             cost = request_us(compiled, span)
             payload = await hub.evaluator.run(
-                cost, "count", window_payload, compiled, start, span, row.horizon
+                cost, "count", window_payload, compiled, start, span, row.horizon, form
             )
         last = start + span - 1
         if last <= row.horizon or not may_promise or start > row.horizon + 1:
-            return with_promise(payload, promised_part(start, last, row.horizon)), row.revision
+            return form.finish(payload, promised_part(start, last, row.horizon)), row.revision
         horizon = await unit_of_work.promise(hub, run_id, last, row.revision, row.state_version)
         if horizon is not None:
-            return with_promise(payload, promised_part(start, last, horizon)), row.revision
+            return form.finish(payload, promised_part(start, last, horizon)), row.revision
         hub.fast.forget(run_id)  # the run moved on: read its versions from the database
     raise Unavailable("the run changed too often while reading a window; retry", loc="run_id")
 

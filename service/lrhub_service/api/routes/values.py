@@ -8,29 +8,26 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from lrhub_service.api.bodies import ProgressAnswer, ReportAnswer, ReportPage, Value, Window
-from lrhub_service.api.lr_query import (
-    LR_PARAMS,
-    RUN_ID_PARAM,
-    lr_request,
-    openapi_param,
-    parse_int,
-)
+from lrhub_service.api.lr_query import LR_PARAMS, WINDOW_PARAMS, lr_request, window_request
 from lrhub_service.api.problems import declared
-from lrhub_service.api.responses import hub_of, idem_of, json_response, may_write, metrics_of
+from lrhub_service.api.responses import (
+    hub_of,
+    idem_of,
+    json_response,
+    may_write,
+    metrics_of,
+    raw_response,
+    window_answer,
+)
 from lrhub_service.api.routes.runs import RunId
 from lrhub_service.api.schemas import (
-    MAX_RUN_ID,
     MAX_STEP,
     METRIC_PATTERN,
     Advance,
     Progress,
     ReportMetrics,
 )
-from lrhub_service.api.window_codec import (
-    WINDOW_MEDIA_TYPE,
-    render_window,
-    wants_window_binary,
-)
+from lrhub_service.api.window_codec import WINDOW_MEDIA_TYPE
 from lrhub_service.usecases import report_list, reports, values
 
 read = APIRouter(prefix="/v1", tags=["values"])
@@ -57,13 +54,7 @@ async def lr_at(request: Request) -> Response:
         200: {"content": {WINDOW_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}},
         **declared(404, 409, 422),
     },
-    openapi_extra={
-        "parameters": [
-            RUN_ID_PARAM,
-            openapi_param("start", "query", 0, MAX_STEP),
-            openapi_param("count", "query", 1, 1_000_000, required=False),
-        ]
-    },
+    openapi_extra={"parameters": WINDOW_PARAMS},
 )
 async def window(request: Request) -> Response:
     """Consecutive steps in columns, promised to a write-scope caller when contiguous.
@@ -76,15 +67,18 @@ async def window(request: Request) -> Response:
     (docs/contracts.md, "Compact window transport"); errors stay problem+json.
     """
     query = request.query_params
-    run_id = parse_int(request.path_params["run_id"], "run_id", 1, MAX_RUN_ID)
-    start = parse_int(query.get("start"), "start", 0)
-    count = parse_int(query.get("count", "1024"), "count", 1, 1_000_000)
-    payload, revision = await values.read_window(
-        hub_of(request), run_id, start, count, may_promise=may_write(request)
+    run_id, start, count = window_request(
+        request.path_params["run_id"], query.get("start"), query.get("count")
     )
-    body, media_type = render_window(payload, wants_window_binary(request.headers.get("accept")))
-    headers = {"ETag": f'"{revision}"', "Vary": "Accept"}
-    return Response(body, media_type=media_type, headers=headers)
+    body, headers = await window_answer(
+        hub_of(request),
+        run_id,
+        start,
+        count,
+        may_promise=may_write(request),
+        accept=request.headers.get("accept"),
+    )
+    return raw_response(body, headers)
 
 
 @write.post(
