@@ -91,6 +91,30 @@ redoc
 fold_snapshots
 idempotency_keys
 forced
+
+# Compat forms (engine/compat/): spec fields read by name (getattr over timm's argument
+# table, pydantic's dump of the stored spec) and the event kind of a GreedyLR change.
+t_initial
+decay_rate
+lr_min
+cycle_mul
+cycle_decay
+warmup_t
+warmup_lr_init
+warmup_prefix
+t_in_epochs
+noise_range_t
+noise_pct
+noise_std
+noise_seed
+patience_t
+cooldown_t
+stable_fn
+decay_fn
+initialize
+library_version
+_given_only  # pydantic calls the serializer
+GREEDY
 raw_headers  # Starlette's Response reads it (api/responses.raw_response)
 
 # The dashboard: response fields the page reads (api/bodies.py RunLive, api/view_bodies.py)

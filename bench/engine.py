@@ -88,6 +88,19 @@ SPECS.update(
             "steps_per_epoch": 5005,
             "schedule": {"type": "StepLR", "step_size": 30},
         },
+        # the library-shaped primitives and forms (docs/schedules.md, docs/compat.md)
+        "CycleAnneal": {"type": "CycleAnneal", "T_0": 7.5, "T_mult": 1.5, "cycle_limit": None},
+        "CosineDecay": {"type": "CosineDecay", "decay_steps": 9000, "num_cycles": 3.0},
+        "Offset": {"type": "Offset", "steps": 1, "schedule": {"type": "StepLR", "step_size": 30}},
+        "GreedyLR": {"type": "GreedyLR", "patience": 5},
+        "LRNoise": {"type": "LRNoise", "range_start": 0, "schedule": COS},
+        "transformers": {
+            "type": "transformers",
+            "name": "cosine",
+            "num_warmup_steps": 500,
+            "num_training_steps": 10_000,
+        },
+        "timm": {"type": "timm", "scheduler": "CosineLRScheduler", "t_initial": 300, "warmup_t": 5},
     }
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lrhub.client import Client
+from lrhub.convert import ConvertedSpec, spec_from
 from lrhub.errors import (
     APIConnectionError,
     APIStatusError,
@@ -46,6 +47,7 @@ __all__ = [
     "BadRequestError",
     "Client",
     "ConflictError",
+    "ConvertedSpec",
     "Event",
     "InternalServerError",
     "LRFinderResult",
@@ -69,6 +71,7 @@ __all__ = [
     "WorkerIdentity",
     "detect_identity",
     "find_lr",
+    "spec_from",
 ]
 
 

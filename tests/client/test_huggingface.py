@@ -172,3 +172,26 @@ def test_callback_reports_eval_metrics_to_a_plateau_run(server, run_name, tmp_pa
     for k in range(4):  # steps [5k, 5k + 5) use the LR after k plateau steps
         for step in range(5 * k, min(5 * k + 5, 20)):
             assert recorder.lrs[step] == pytest.approx(expected[k][0][0], rel=1e-9), step
+
+
+def test_callback_reports_metric_for_best_model_to_a_greedy_run(server, run_name, tmp_path) -> None:
+    kwargs = {"patience": 0, "factor": 0.5, "min_lr": 0.001, "max_lr": 0.5, "threshold": 10.0}
+    spec = {"type": "transformers", "name": "greedy", "scheduler_specific_kwargs": kwargs}
+    run = lrhub.Client(server.url).create_run(run_name, spec, report_interval=5)
+    recorder = LrRecorder()
+    trainer, scheduler = make_trainer(
+        tmp_path, run, 20, [recorder, LrhubCallback()], eval_strategy="steps", eval_steps=5,
+        metric_for_best_model="loss",
+    )  # fmt: skip
+    trainer.train()
+    scheduler.close(1.0)
+    reports = run.reports()
+    assert [r["step"] for r in reports] == [5, 10, 15, 20]
+    greedy_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    greedy = transformers.optimization.GreedyLR(greedy_opt, **kwargs)
+    for k, report in enumerate(reports[:3]):
+        greedy.step(report["metrics"]["eval_loss"])  # the Trainer's own stepping
+        for step in range(5 * k + 5, 5 * k + 10):
+            assert recorder.lrs[step] == pytest.approx(greedy_opt.param_groups[0]["lr"]), step
+    assert {recorder.lrs[s] for s in range(5)} == {0.1}
+    assert min(recorder.lrs.values()) < 0.1  # nothing improves by 10: the lr was cut

@@ -40,6 +40,12 @@ SPECS = [
     {"type": "MultiplicativeLR", "lr_lambda": "1 - 0.001 * (step % 5)"},
     {"type": "PerEpoch", "steps_per_epoch": 4,
      "schedule": {"type": "MultiStepLR", "milestones": [2, 5, 5]}},
+    {"type": "timm", "scheduler": "TanhLRScheduler", "t_initial": 7.5, "cycle_mul": 1.5,
+     "cycle_limit": 6, "warmup_t": 3, "noise_range_t": [2, 90], "noise_pct": 0.2},
+    {"type": "transformers", "name": "cosine_warmup_with_min_lr", "num_warmup_steps": 9,
+     "num_training_steps": 100, "scheduler_specific_kwargs": {"min_lr_rate": 0.1}},
+    {"type": "WarmupStableDecay", "warmup_steps": 5, "stable_steps": 30, "decay_steps": 50,
+     "stable_shape": "rsqrt", "stable_timescale": 5, "decay_shape": "exp", "min_lr": 0.01},
 ]  # fmt: skip
 
 

@@ -100,7 +100,7 @@ REFUSED = [
         "schedulers[1].type",
         "StepLR",
     ),
-    ({"type": "Cosine"}, "type", "unknown type 'Cosine'; valid types: LambdaLR"),
+    ({"type": "Zigzag"}, "type", "unknown type 'Zigzag'; valid types: LambdaLR"),
     ({"T_max": 3}, "type", 'missing "type"'),
     ([1, 2], "", "object"),
     ("StepLR", "", "object"),

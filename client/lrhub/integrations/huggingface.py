@@ -22,9 +22,12 @@ from lrhub.integrations._common import find_scheduler, report_metric
 class LrhubCallback(TrainerCallback):
     """Report ``metric`` after each evaluation to the run the Trainer's scheduler follows
     (the Trainer must get ``optimizers=(optimizer, run.attach(optimizer))``). When the run
-    asks to stop (divergence, finished range test), training stops."""
+    asks to stop (divergence, finished range test), training stops.
 
-    def __init__(self, metric: str = "eval_loss", scheduler: Any = None) -> None:
+    Without ``metric`` it reports ``metric_for_best_model`` (``eval_``-prefixed, as the
+    Trainer steps ``reduce_lr_on_plateau`` and ``greedy`` with it), else ``eval_loss``."""
+
+    def __init__(self, metric: str | None = None, scheduler: Any = None) -> None:
         self.metric = metric
         self.scheduler = scheduler
 
@@ -43,11 +46,18 @@ class LrhubCallback(TrainerCallback):
                 "run.attach(optimizer)) to the Trainer, or LrhubCallback(scheduler=...)."
             )
         metrics = metrics or {}
-        if self.metric not in metrics:
+        name = self.metric or _metric_for_best_model(args)
+        if name not in metrics:
             raise KeyError(
-                f"LrhubCallback: metric {self.metric!r} is not among the evaluation metrics "
+                f"LrhubCallback: metric {name!r} is not among the evaluation metrics "
                 f"{sorted(metrics)}; pass LrhubCallback(metric=...) with one of them."
             )
-        if report_metric(scheduler, self.metric, metrics[self.metric]):
+        if report_metric(scheduler, name, metrics[name]):
             control.should_training_stop = True
         return control
+
+
+def _metric_for_best_model(args: TrainingArguments) -> str:
+    """The metric the Trainer steps a plateau or greedy scheduler with."""
+    name = getattr(args, "metric_for_best_model", None) or "loss"
+    return name if name.startswith("eval_") else f"eval_{name}"

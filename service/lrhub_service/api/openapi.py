@@ -34,6 +34,14 @@ SCHEDULE_EXAMPLES: list[dict[str, Any]] = [
     },
     {"type": "ReduceLROnPlateau", "mode": "min", "factor": 0.5, "patience": 3},
     {"type": "LambdaLR", "lr_lambda": "0.95 ** epoch"},
+    {
+        "type": "transformers",
+        "name": "cosine",
+        "num_warmup_steps": 500,
+        "num_training_steps": 10_000,
+        "scheduler_specific_kwargs": {"num_cycles": 0.5},
+    },
+    {"type": "timm", "scheduler": "CosineLRScheduler", "t_initial": 300, "warmup_t": 5},
 ]
 """Examples of the ``Schedule`` schema (tests/api/test_contract_openapi.py parses each)."""
 BODY_STATUSES = (400, 413, 422)
@@ -87,8 +95,9 @@ def schedule_schemas(taken: dict[str, Any]) -> dict[str, Any]:
             member["required"] = sorted({*member.get("required", []), "type"})
     union["title"] = "Schedule"
     union["description"] = (
-        "A schedule spec: a \"type\" (a torch scheduler's class name, or one of lrhub's own) "
-        "and that type's parameters, with torch's keyword names and defaults."
+        "A schedule spec: a \"type\" (a torch scheduler's class name, one of lrhub's own, or "
+        "a library form: \"transformers\" or \"timm\") and that type's parameters, with "
+        "torch's (or the library's) keyword names and defaults."
     )
     union["examples"] = SCHEDULE_EXAMPLES
     return {"Schedule": union, **members}

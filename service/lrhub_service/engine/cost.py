@@ -10,6 +10,7 @@ limits.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -39,12 +40,20 @@ TYPE_COSTS: dict[str, tuple[float, float]] = {
     "ChainedScheduler": (3.5, 1.5),
     "Warmup": (3.5, 1.5),
     "SGDR": (23.5, 42.5),
-    "WarmupStableDecay": (10.0, 3.0),
+    "WarmupStableDecay": (17.0, 14.0),  # with falling stable and exp decay shapes (2026-12-01)
     "InverseSqrt": (6.5, 5.0),
     "LRRangeTest": (2.5, 6.0),
     "DivergenceGuard": (2.0, 2.0),
     "BatchSizeScaling": (5.5, 3.0),
     "PerEpoch": (2.0, 2.0),
+    # the library-shaped primitives: best of 5 on a loaded 2-core machine, x1.5 (2026-12-01)
+    "CycleAnneal": (23.5, 42.5),  # as SGDR (a similar cycle search), measured 27 µs, 27 ns
+    "CosineDecay": (17.0, 25.5),
+    "Offset": (4.0, 40.0),
+    "GreedyLR": (10.5, 3.0),
+    "LRNoise": (1500.0, 1500.0),  # uniform noise; normal noise: noise_cost
+    "transformers": (1.0, 0.0),  # plus its expansion (engine/compat/)
+    "timm": (1.0, 0.0),
 }
 DEFAULT_TYPE_COST = (23.5, 42.5)  # a type not measured yet counts as the dearest one
 EVALUATE_CALL_US = 13.5  # Schedule.evaluate's own work per call (segments, checks)
@@ -57,6 +66,7 @@ COMPILE_US_PER_CHAR = 1.5  # compiling an expression (cached after the first tim
 RUNNING_PRODUCT_STEPS = MULTIPLICATIVE_MAX_STEP
 ONE_CHILD_PER_STEP = ("SequentialLR",)  # composites whose steps each go to one child
 COMPOSITES = ("SequentialLR", "ChainedScheduler")  # types whose cost is mostly their children
+SPECIAL = ("LRNoise",)  # costed by its arguments (noise_cost), not a leaf the limits follow
 EXPRESSION_FIELDS = ("lr_lambda", "scale_fn")
 
 
@@ -165,6 +175,18 @@ def running_product_us(spec: SpecModel) -> float:
     return total
 
 
+def noise_cost(spec: SpecModel) -> tuple[float, float]:
+    """LRNoise's (µs per call, ns per value): seeding a generator per step; a normal draw is
+    resampled until below ``pct``, so it costs about ``1 / P(|N(0, std)| < pct)`` draws
+    (bench: 0.9 µs/value uniform; 2.9, 21 and 135 µs/value at P = 0.5, 0.04, 0.008)."""
+    call_us, value_ns = TYPE_COSTS["LRNoise"]
+    if getattr(spec, "noise_type", "normal") == "uniform":
+        return call_us, value_ns
+    accept = math.erf(float(spec.pct) / float(spec.std) / math.sqrt(2.0))  # type: ignore[attr-defined]
+    rounds = 1.0 + max(0.0, math.log(1.0 / accept, 4))
+    return call_us * rounds, value_ns + 1650.0 / accept
+
+
 def spec_cost(spec: SpecModel) -> SpecCost:
     """The cost of a validated spec (its expressions are compiled to count their work)."""
     walk = _Walk()
@@ -199,6 +221,8 @@ class _Walk:
         self.depth = max(self.depth, depth)
         kind = str(getattr(spec, "type", ""))
         call_us, value_ns = TYPE_COSTS.get(kind, DEFAULT_TYPE_COST)
+        if kind == "LRNoise":
+            call_us, value_ns = noise_cost(spec)
         for name in EXPRESSION_FIELDS:
             source = getattr(spec, name, None)
             if source is not None:
@@ -212,6 +236,10 @@ class _Walk:
         walk_us = running_product_us(spec)
         self.prefix_us += walk_us
         self.walk_us += walk_us
+        expand = getattr(spec, "expand", None)
+        if expand is not None:  # a compat form costs what it expands to
+            found = self.visit(expand() if kind == "timm" else expand(None), loc, depth + 1)
+            return call_us + found[0], value_ns + found[1]
         kids = spec.children()
         if len(kids) > self.max_children:
             self.max_children = len(kids)

@@ -83,7 +83,8 @@ class Limits:
 
 def derive(budget_us: float = BUDGET_US) -> Limits:
     """The limits that follow from ``budget_us`` and the measured coefficients."""
-    leaves = [pair for name, pair in cost.TYPE_COSTS.items() if name not in cost.COMPOSITES]
+    skip = (*cost.COMPOSITES, *cost.SPECIAL)
+    leaves = [pair for name, pair in cost.TYPE_COSTS.items() if name not in skip]
     dearest_call = max(call for call, _ in leaves)
     dearest_value = max(value for _, value in leaves) / 1000.0
     full_window = dearest_call + WINDOW_STEPS * dearest_value

@@ -13,13 +13,19 @@ from pydantic import Field, TypeAdapter
 from .beyond import (
     SGDR,
     BatchSizeScaling,
+    CosineDecay,
+    CycleAnneal,
     DivergenceGuard,
+    GreedyLR,
     InverseSqrt,
+    LRNoise,
     LRRangeTest,
+    Offset,
     PerEpoch,
     Warmup,
     WarmupStableDecay,
 )
+from .compat import TimmSchedule, TransformersSchedule
 from .specs.base import SpecModel
 from .specs.composite import ChainedScheduler, SequentialLR
 from .specs.custom import LambdaLR, MultiplicativeLR
@@ -61,6 +67,14 @@ SPEC_TYPES: list[type[SpecModel]] = [
     DivergenceGuard,
     BatchSizeScaling,
     PerEpoch,
+    CycleAnneal,
+    CosineDecay,
+    Offset,
+    GreedyLR,
+    LRNoise,
+    # library-exact compat forms (engine/compat/)
+    TransformersSchedule,
+    TimmSchedule,
 ]
 
 

@@ -24,6 +24,7 @@ class EventKind(str, enum.Enum):
     RESTARTED = "restarted"
     PLATEAU = "plateau"
     DIVERGENCE = "divergence"
+    GREEDY = "greedy"  # a GreedyLR change of the lrs
     STOP = "stop"  # a range test's stop decision (``stopped`` marks the status change)
     STOPPED = "stopped"
     ARCHIVED = "archived"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
-from ..node import Context, Floats, LrFn, Node, RoutedHook, Steps
+from ..node import Context, Floats, LrFn, Node, RoutedHook, Steps, at_step
 from ..specs.base import PerGroup, Problem, SpecModel
 from ..state import MetricState
 from .ramps import RampShape, ramp
@@ -23,8 +23,10 @@ class Warmup(SpecModel):
     """Ramp from ``start_factor`` x (or ``start_lr``) up to the wrapped schedule's value.
 
     ``shift: true`` starts the wrapped schedule's clock after the warm-up (its step 0
-    is global step ``warmup_steps``); ``false`` keeps one global clock, and the ramp
-    climbs towards the wrapped schedule's current value.
+    is global step ``warmup_steps``); ``false`` keeps one global clock (a warm-up
+    without prefix). ``target`` is what the ramp climbs to: the wrapped schedule's
+    current value (``schedule``), the group's base lr (``base``), or the wrapped value
+    where the warm-up ends (``end``).
     """
 
     type: Literal["Warmup"] = "Warmup"
@@ -34,6 +36,7 @@ class Warmup(SpecModel):
     start_factor: Factor | None = None
     start_lr: PerGroup | None = None
     shift: bool = True
+    target: Literal["schedule", "base", "end"] = "schedule"
 
     @model_validator(mode="before")
     @classmethod
@@ -73,6 +76,7 @@ class Warmup(SpecModel):
                 self.start_factor,
                 None if starts is None else starts[g],
                 self.shift,
+                _aim(self.target, inner.bases[g], steps, self.shift),
             )
             for g, fn in enumerate(inner.lrs)
         )
@@ -82,6 +86,18 @@ class Warmup(SpecModel):
         offset = steps if self.shift else 0
         hooks = tuple(RoutedHook(hook, offset, steps, None) for hook in inner.hooks)
         return Node(lrs=lrs, bases=inner.bases, momentums=momentums, hooks=hooks)
+
+
+def _aim(
+    target: str, base: float, steps: int, shift: bool
+) -> Callable[[LrFn, Steps, MetricState], Floats] | None:
+    """What the ramp climbs to at warming steps (None: the wrapped schedule's value)."""
+    if target == "base":
+        return lambda fn, at, state: np.full(at.shape, base)
+    if target == "end":
+        end = 0 if shift else steps
+        return lambda fn, at, state: np.full(at.shape, at_step(fn, end, state))
+    return None
 
 
 def _clocked(fn: LrFn, steps: int, shift: bool) -> LrFn:
@@ -102,6 +118,7 @@ def _warm(
     start_factor: float | None,
     start_lr: float | None,
     shift: bool,
+    aim_at: Callable[[LrFn, Steps, MetricState], Floats] | None,
 ) -> LrFn:
     target_at = _clocked(fn, steps, shift)
 
@@ -110,7 +127,7 @@ def _warm(
         warming = at < steps
         if not warming.any():
             return target
-        aim = target[warming]
+        aim = target[warming] if aim_at is None else aim_at(fn, at[warming], state)
         start = start_lr if start_lr is not None else aim * start_factor  # type: ignore[operator]
         values = target.copy()
         values[warming] = ramp(start, aim, at[warming] / steps, shape)

@@ -70,6 +70,29 @@ def _reducer(key: str, group: int, factor: float, min_lr: float) -> TransformFn:
     return transform
 
 
+def pick_metric(metrics: Mapping[str, float], name: str | None) -> float | None:
+    """The watched metric: ``name``, else the only one reported, else ``"loss"``."""
+    if name is not None:
+        return metrics.get(name)
+    if len(metrics) == 1:
+        return next(iter(metrics.values()))
+    return metrics.get("loss")
+
+
+def improves(value: float, best: float | None, rule: Any) -> bool:
+    """Whether ``value`` beats ``best`` (None: nothing yet) by ``rule``'s ``threshold``, in
+    its ``mode`` and ``threshold_mode`` (torch's comparison; GreedyLR's too)."""
+    if best is None:
+        best = math.inf if rule.mode == "min" else -math.inf
+    if rule.mode == "min" and rule.threshold_mode == "rel":
+        return bool(value < best * (1.0 - rule.threshold))
+    if rule.mode == "min":
+        return bool(value < best - rule.threshold)
+    if rule.threshold_mode == "rel":
+        return bool(value > best * (rule.threshold + 1.0))
+    return bool(value > best + rule.threshold)
+
+
 @dataclass(frozen=True)
 class PlateauHook:
     """Folds one report into the plateau record: best, bad-report count, cooldown, reductions."""
@@ -88,26 +111,10 @@ class PlateauHook:
         return frozen_record({"best": None, "bad": 0, "cooldown": 0, "steps": (), "counts": ()})
 
     def _pick(self, metrics: Mapping[str, float]) -> float | None:
-        name = self.spec.metric
-        if name is not None:
-            return metrics.get(name)
-        if len(metrics) == 1:
-            return next(iter(metrics.values()))
-        return metrics.get("loss")
+        return pick_metric(metrics, self.spec.metric)
 
     def _is_better(self, value: float, best: float | None) -> bool:
-        spec = self.spec
-        if not math.isfinite(value):
-            return False
-        if best is None:
-            best = math.inf if spec.mode == "min" else -math.inf
-        if spec.mode == "min" and spec.threshold_mode == "rel":
-            return value < best * (1.0 - spec.threshold)
-        if spec.mode == "min":
-            return value < best - spec.threshold
-        if spec.threshold_mode == "rel":
-            return value > best * (spec.threshold + 1.0)
-        return value > best + spec.threshold
+        return math.isfinite(value) and improves(value, best, self.spec)
 
     def fold(
         self, record: Any, step: int, metrics: Mapping[str, float], state: MetricState
