@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from support.compat_live import libraries_installed, optimizer, timm_scheduler_module
+from support.compat_live import LIVE_MISSING, libraries_installed, optimizer, timm_scheduler_module
 from torch.optim import lr_scheduler as sched
 
 import lrhub
@@ -85,7 +85,7 @@ def test_a_lambda_lr_needs_an_expression_unless_it_is_a_transformers_schedule() 
     assert lrhub.spec_from(plain, expression="0.9 ** epoch")["lr_lambda"] == "0.9 ** epoch"
 
 
-hf = pytest.mark.skipif(not libraries_installed(), reason="transformers and timm not installed")
+hf = pytest.mark.skipif(not libraries_installed(), reason=LIVE_MISSING)
 
 
 @hf

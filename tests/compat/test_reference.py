@@ -7,7 +7,7 @@ import typing
 from typing import Any
 
 import pytest
-from support.compat_live import libraries_installed, library_values, library_versions
+from support.compat_live import LIVE_MISSING, libraries_installed, library_values, library_versions
 from support.compat_reference import assert_matches, reference, reference_cases
 
 from lrhub_service.engine import MetricState, Report, Segment, build_schedule, parse_spec
@@ -17,7 +17,7 @@ from lrhub_service.engine.limits import LIMITS, allowed_steps
 from lrhub_service.engine.parse import validate_spec
 
 CASES = reference_cases()
-live = pytest.mark.skipif(not libraries_installed(), reason="transformers and timm not installed")
+live = pytest.mark.skipif(not libraries_installed(), reason=LIVE_MISSING)
 
 
 def engine_values(case: dict[str, Any]) -> list[list[float]]:

@@ -112,7 +112,7 @@ def test_the_inline_share_of_the_budget_comes_from_the_engine() -> None:
     served = limits.as_json()
     assert served["budget_us"] == ENGINE_LIMITS.budget_us  # the engine's limits, one place
     assert served["max_children"] == ENGINE_LIMITS.max_children
-    assert served["window_max"] == 4096 and "max_cost" not in served
+    assert served["window_max"] == Settings().window_max and "max_cost" not in served
 
 
 def test_a_preview_over_the_cpu_budget_is_refused_naming_steps_and_the_limit() -> None:

@@ -108,6 +108,7 @@ def library_versions() -> dict[str, str]:
 
 
 FORMS_REPRODUCE = {"transformers": "5.23.", "timm": "1.0.31"}  # the forms' library_version
+LIVE_MISSING = "transformers 5.23 and timm 1.0.31 (what the forms reproduce) are not both installed"
 
 
 def libraries_installed() -> bool:
