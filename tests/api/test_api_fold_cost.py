@@ -15,7 +15,7 @@ import pytest
 from api_support import unique
 
 from lrhub_service.engine import MetricState, Report, Schedule, Segment, build_schedule, parse_spec
-from lrhub_service.usecases.compiled import FoldedState, FoldGroup, refold
+from lrhub_service.usecases.folding import FoldedState, FoldGroup, refold
 
 COS = {"type": "CosineAnnealingLR", "T_max": 1000}
 PLATEAU = {"type": "ReduceLROnPlateau", "patience": 3, "factor": 0.5, "base_lr": 1.0}

@@ -13,15 +13,10 @@ from lrhub_service.db.run_store import FastRuns, RunRows
 from lrhub_service.engine import SpecError
 from lrhub_service.settings import Settings
 from lrhub_service.usecases import replay
-from lrhub_service.usecases.compiled import (
-    CompiledRun,
-    FoldedState,
-    RunCache,
-    SegmentRecord,
-    build,
-)
+from lrhub_service.usecases.compiled import CompiledRun, RunCache, SegmentRecord, build
 from lrhub_service.usecases.compute import UNKNOWN_US, Evaluator, Limits
 from lrhub_service.usecases.errors import Conflict, run_not_found
+from lrhub_service.usecases.folding import FoldedState
 from lrhub_service.usecases.idempotency import Pruner
 
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from lrhub_service.engine.beyond import SUGGESTION_METHODS, range_test_suggestions, smooth_losses
-from lrhub_service.usecases.compiled import CompiledRun, metric_value
+from lrhub_service.usecases.compiled import CompiledRun
 from lrhub_service.usecases.errors import Invalid, run_not_found
+from lrhub_service.usecases.folding import metric_value
 from lrhub_service.usecases.hub import Hub
 from lrhub_service.usecases.report_list import json_metric
 

@@ -21,8 +21,8 @@ import orjson
 
 from lrhub_service.db.records import RunRecords
 from lrhub_service.engine import MetricState, Schedule
-from lrhub_service.usecases.compiled import FoldedState, FoldGroup, FoldLog, group_reports
 from lrhub_service.usecases.compute import UNKNOWN_US, Evaluator
+from lrhub_service.usecases.folding import FoldedState, FoldGroup, FoldLog, group_reports
 
 SNAPSHOT_EVERY = 2_000  # report groups between fold snapshots: a replay of ~15 ms of CPU
 CHUNK_ROWS = 10_000  # report rows read and folded per evaluator job

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from lrhub_service.usecases.compiled import metric_value
 from lrhub_service.usecases.errors import run_not_found
+from lrhub_service.usecases.folding import metric_value
 from lrhub_service.usecases.hub import Hub
 
 

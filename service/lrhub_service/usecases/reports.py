@@ -14,15 +14,10 @@ from typing import Any
 
 from lrhub_service.db.models import utcnow
 from lrhub_service.usecases import events, launches, replay, unit_of_work
-from lrhub_service.usecases.compiled import (
-    CompiledRun,
-    FoldedState,
-    FoldGroup,
-    metric_value,
-    refold,
-)
+from lrhub_service.usecases.compiled import CompiledRun
 from lrhub_service.usecases.compute import UNKNOWN_US, affordable_steps, request_us
 from lrhub_service.usecases.errors import Conflict, Invalid
+from lrhub_service.usecases.folding import FoldedState, FoldGroup, metric_value, refold
 from lrhub_service.usecases.hub import Hub
 from lrhub_service.usecases.idempotency import IdemKey
 from lrhub_service.usecases.report_list import json_metric, split_value
