@@ -31,10 +31,10 @@ HELD_VALUES_MAX = 1 << 20  # lr and momentum values held per scheduler by defaul
 
 
 def default_ahead(window_size: int, optimizer: torch.optim.Optimizer) -> int:
-    """Two windows, but no more than `HELD_VALUES_MAX` values over every group (and at
+    """Two windows, but no more than `HELD_VALUES_MAX` values over every group (yet at
     least 1024 steps): a model with hundreds of groups does not hold gigabytes."""
     per_step = 2 * max(1, len(optimizer.param_groups))
-    return max(1024, min(2 * window_size, HELD_VALUES_MAX // per_step))
+    return min(2 * window_size, max(1024, HELD_VALUES_MAX // per_step))
 
 
 class LrhubScheduler(LRScheduler):
