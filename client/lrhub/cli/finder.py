@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from lrhub.cli.options import AsJson, PlotFile, RunRef, Token, Url, connect, find_run
-from lrhub.cli.output import fail, print_json, reported
+from lrhub.cli.options import AsJson, PlotFile, RunRef, Token, Url, request_on_run
+from lrhub.cli.output import fail, print_json
 from lrhub.lr_finder import LRFinderResult
 
 app = typer.Typer(help="Inspect LR range tests.", no_args_is_help=True)
@@ -23,10 +23,7 @@ def show(
     width: Annotated[int, typer.Option(min=10, max=400, help="Sparkline width.")] = 60,
 ) -> None:
     """Print a range test's suggestions and a sparkline (works while the test still runs)."""
-    connection, client = connect(url, token)
-    with reported(connection.url), client:
-        info = find_run(client, run)
-        body = client.request("GET", f"/v1/runs/{info['id']}/lr-finder")
+    _, body = request_on_run(run, url, token, "GET", "/lr-finder")
     if as_json:
         print_json(body)
     else:

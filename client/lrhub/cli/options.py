@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from lrhub.cli.config import Connection, resolve
-from lrhub.cli.output import fail
+from lrhub.cli.output import fail, reported
 from lrhub.client import Client
 
 Url = Annotated[
@@ -45,6 +45,17 @@ def find_run(client: Client, ref: str) -> dict:
     if ref.isdigit():
         return client.request("GET", f"/v1/runs/{int(ref)}")
     return client.request("GET", f"/v1/runs/by-name/{ref}")
+
+
+def request_on_run(
+    run: str, url: str | None, token: str | None, method: str, suffix: str, **kwargs: Any
+) -> tuple[dict, Any]:
+    """Find ``run`` (id or name), then send one request to ``/v1/runs/{id}{suffix}``: the
+    run's JSON and the answer (client errors become one line on stderr, exit status 1)."""
+    connection, client = connect(url, token)
+    with reported(connection.url), client:
+        info = find_run(client, run)
+        return info, client.request(method, f"/v1/runs/{info['id']}{suffix}", **kwargs)
 
 
 def load_spec(text: str) -> dict[str, Any]:

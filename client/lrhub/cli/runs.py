@@ -9,7 +9,17 @@ from typing import Annotated, Any
 import typer
 
 from lrhub.cli.curves import Curve, format_curve, plot_curve
-from lrhub.cli.options import AsJson, PlotFile, RunRef, Token, Url, connect, find_run, load_spec
+from lrhub.cli.options import (
+    AsJson,
+    PlotFile,
+    RunRef,
+    Token,
+    Url,
+    connect,
+    find_run,
+    load_spec,
+    request_on_run,
+)
 from lrhub.cli.output import fail, print_json, print_table, reported
 
 app = typer.Typer(help="Inspect and change runs on the server.", no_args_is_help=True)
@@ -134,10 +144,7 @@ def revise(
         body["from_step"] = from_step
     if expected_revision is not None:
         body["expected_revision"] = expected_revision
-    connection, client = connect(url, token)
-    with reported(connection.url), client:
-        info = find_run(client, run)
-        answer = client.request("POST", f"/v1/runs/{info['id']}/revisions", json=body)
+    info, answer = request_on_run(run, url, token, "POST", "/revisions", json=body)
     if as_json:
         print_json(answer)
     else:
@@ -156,10 +163,7 @@ def resume(
     as_json: AsJson = False,
 ) -> None:
     """Move a run back (or forward) to a checkpoint's step."""
-    connection, client = connect(url, token)
-    with reported(connection.url), client:
-        info = find_run(client, run)
-        answer = client.request("POST", f"/v1/runs/{info['id']}/resume", json={"step": step})
+    _, answer = request_on_run(run, url, token, "POST", "/resume", json={"step": step})
     if as_json:
         print_json(answer)
     else:
@@ -187,10 +191,7 @@ def restart(run: RunRef, url: Url = None, token: Token = None, as_json: AsJson =
 @app.command()
 def archive(run: RunRef, url: Url = None, token: Token = None, as_json: AsJson = False) -> None:
     """Archive a run: hidden from `runs list`, read-only until unarchived."""
-    connection, client = connect(url, token)
-    with reported(connection.url), client:
-        info = find_run(client, run)
-        answer = client.request("POST", f"/v1/runs/{info['id']}/archive")
+    _, answer = request_on_run(run, url, token, "POST", "/archive")
     if as_json:
         print_json(answer)
     else:
@@ -200,10 +201,7 @@ def archive(run: RunRef, url: Url = None, token: Token = None, as_json: AsJson =
 @app.command()
 def unarchive(run: RunRef, url: Url = None, token: Token = None, as_json: AsJson = False) -> None:
     """Make an archived run listed and writable again."""
-    connection, client = connect(url, token)
-    with reported(connection.url), client:
-        info = find_run(client, run)
-        answer = client.request("POST", f"/v1/runs/{info['id']}/unarchive")
+    _, answer = request_on_run(run, url, token, "POST", "/unarchive")
     if as_json:
         print_json(answer)
     else:
