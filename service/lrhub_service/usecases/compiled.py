@@ -84,15 +84,10 @@ class CompiledRun:
         )
         return lrs, moms
 
-    def columns(self, start: int, count: int) -> tuple[list[list[float]], list[list[float]] | None]:
-        """`arrays` as lists of Python floats."""
-        lrs, moms = self.arrays(start, count)
-        return lrs.tolist(), None if moms is None else moms.tolist()
-
     def first_bad_step(self, start: int, count: int) -> tuple[int, str] | None:
         """The first step of ``[start, start + count)`` the schedule cannot evaluate, and why."""
         try:
-            self.columns(start, count)
+            self.arrays(start, count)
         except EVALUATION_ERRORS as whole:
             for step in range(start, start + count):
                 try:
